@@ -1,0 +1,35 @@
+# Two commands matter: `make run` (serve on 127.0.0.1:8080 with SQLite) and `make test` (every test).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test integration bench knowledge-report clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,postgres]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Local development: client JWT checks are off unless CDS_AUTH_DISABLED=0 and CDS_TRUSTED_CLIENTS are set.
+run: $(VENV)/.installed
+	CDS_AUTH_DISABLED=$${CDS_AUTH_DISABLED:-1} GUNICORN_BIND=$(HOST):$(PORT) \
+	  $(VENV)/bin/gunicorn -c gunicorn.conf.py 'service.wsgi:app'
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+integration: $(VENV)/.installed
+	$(PY) -m pytest -m integration tests/integration
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+knowledge-report: $(VENV)/.installed
+	$(PY) -m service knowledge-report
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,29 @@
+"""One-line JSON log records. Callers pass structured fields as ``extra={"event": {...}}``.
+
+The toolkit only ever puts hookInstance, service, hook, issuer, tenant, timings, counts and outcomes in an
+event: never a token, a JWT, a name, a birth date or an identifier.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+                   "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        event = getattr(record, "event", None)
+        if isinstance(event, dict):
+            payload.update(event)
+        return json.dumps(payload, default=str, separators=(",", ":"))
+
+
+def configure_json_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

@@ -1,0 +1,16 @@
+"""Production serving configuration (also used by `make run`). Environment: WEB_CONCURRENCY, GUNICORN_THREADS."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+preload_app = False  # each worker builds its own app (thread pools and DB pools must not cross a fork)
+accesslog = None     # the app logs one structured line per call; URLs carry no PHI but stay out anyway
+errorlog = "-"
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))

@@ -1,0 +1,116 @@
+"""The inotuzumab course so far: prior doses, cycles, where the order being signed falls, and the response.
+
+Cycles are rebuilt from dose dates with the label's schedule: doses on days 1, 8 and 15 (days 8 and 15
++/- 2 days), so a dose more than (last scheduled day + 2) days after a cycle's day 1 opens a new cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..fhirdates import effective_time, fmt_date
+from ..knowledge import Knowledge
+from ..orders import is_inotuzumab
+from ..patient import PatientRecord, reference_of
+
+DONE_REQUEST_STATUSES = {"active", "completed", "on-hold"}
+DONE_ADMIN_STATUSES = {"completed", "in-progress"}
+SCHEDULE_WINDOW_DAYS = 2  # "Days 8 and 15: +/- 2 days" (label 2.1 Table 1 footnote; knowledge text dose-timing)
+
+
+@dataclass(frozen=True)
+class Dose:
+    when: datetime
+    reference: str
+
+
+@dataclass(frozen=True)
+class Response:
+    status: str                      # "cr-cri", "no-cr-cri" or "unknown"
+    detail: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Course:
+    doses: tuple[Dose, ...]          # prior inotuzumab doses, oldest first (not the order being assessed)
+    cycles: tuple[tuple[Dose, ...], ...]
+    response: Response
+    undated: tuple[str, ...] = ()    # prior inotuzumab records with no usable date
+
+    @property
+    def started(self) -> datetime | None:
+        return self.doses[0].when if self.doses else None
+
+    @property
+    def on_course(self) -> bool:
+        return bool(self.doses) or bool(self.undated)
+
+    def position(self, now: datetime) -> tuple[int, bool]:
+        """(cycle number of a dose given ``now``, whether that dose is day 1 of the cycle)."""
+        if not self.cycles:
+            return 1, True
+        last = self.cycles[-1]
+        within = (now - last[0].when) <= timedelta(days=self._last_day_offset())
+        if within and len(last) < 3:
+            return len(self.cycles), False
+        return len(self.cycles) + 1, True
+
+    def _last_day_offset(self) -> int:
+        return 14 + SCHEDULE_WINDOW_DAYS
+
+
+def build_course(record: PatientRecord, knowledge: Knowledge) -> Course:
+    draft_refs = {reference_of(o) for o in record.draft_orders}
+    doses, undated = [], []
+    candidates = [(r, DONE_REQUEST_STATUSES) for r in record.medication_requests] + \
+                 [(a, DONE_ADMIN_STATUSES) for a in record.administrations]
+    administered_requests = {getattr(a.request, "reference", None) for a in record.administrations if a.request}
+    for resource, statuses in candidates:
+        reference = reference_of(resource)
+        if reference in draft_refs or resource.status not in statuses or not is_inotuzumab(record, knowledge, resource):
+            continue
+        if reference in administered_requests:
+            continue  # the administration of this request already counts as the dose
+        when = effective_time(resource)
+        if when is None or when > record.now:
+            undated.append(reference)
+            continue
+        doses.append(Dose(when, reference))
+    doses.sort(key=lambda d: d.when)
+    cycles: list[list[Dose]] = []
+    for dose in doses:
+        if cycles and (dose.when - cycles[-1][0].when) <= timedelta(days=14 + SCHEDULE_WINDOW_DAYS):
+            cycles[-1].append(dose)
+        else:
+            cycles.append([dose])
+    started = doses[0].when if doses else None
+    return Course(tuple(doses), tuple(tuple(c) for c in cycles), _response(record, knowledge, started),
+                  tuple(undated))
+
+
+def _response(record: PatientRecord, knowledge: Knowledge, started: datetime | None) -> Response:
+    if started is None:
+        return Response("unknown", "no inotuzumab course on record")
+    remission = knowledge.vs("response-cr-cri")
+    progression = knowledge.vs("disease-progression")
+    events = []
+    for condition in record.conditions_in(remission):
+        when = effective_time(condition)
+        if when and when >= started:
+            events.append((when, "cr-cri", reference_of(condition)))
+    for observation in record.observations_in(knowledge.vs("disease-status"),
+                                              statuses=("final", "amended", "corrected")):
+        when = effective_time(observation)
+        if not when or when < started:
+            continue
+        if remission.matches(observation.valueCodeableConcept):
+            events.append((when, "cr-cri", reference_of(observation)))
+        elif progression.matches(observation.valueCodeableConcept):
+            events.append((when, "no-cr-cri", reference_of(observation)))
+    if not events:
+        return Response("unknown", f"no response assessment recorded since the course started {fmt_date(started)}")
+    when, status, reference = max(events, key=lambda e: e[0])
+    words = "CR/CRi" if status == "cr-cri" else "no CR/CRi (progression)"
+    return Response(status, f"{words} recorded {fmt_date(when)} ({reference})", (reference,))

@@ -1,0 +1,74 @@
+"""Quantities from FHIR: UCUM codes (and the spellings labs really send) converted with pint.
+
+Only the mapping from a UCUM code or spelling to pint's name is written here; pint does the arithmetic.
+An unknown or incompatible unit gives None: the caller reports "unreadable unit", it never guesses.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import pint
+
+_UREG = pint.UnitRegistry()
+_UREG.define("international_unit = [enzyme_activity] = IU")
+
+# UCUM code or common spelling (lower-cased) -> pint expression
+_ALIASES = {
+    "cm": "centimeter", "m": "meter", "mm": "millimeter", "[in_i]": "inch", "in": "inch", "inch": "inch",
+    "inches": "inch", "[ft_i]": "foot", "ft": "foot",
+    "kg": "kilogram", "g": "gram", "[lb_av]": "pound", "lb": "pound", "lbs": "pound", "[oz_av]": "ounce",
+    "mg": "milligram", "ug": "microgram", "mcg": "microgram",
+    "mg/m2": "milligram / meter ** 2", "mg/m^2": "milligram / meter ** 2", "mg/m²": "milligram / meter ** 2",
+    "m2": "meter ** 2", "m^2": "meter ** 2", "m²": "meter ** 2",
+    "10*3/ul": "1e3 / microliter", "10^3/ul": "1e3 / microliter", "x10e3/ul": "1e3 / microliter",
+    "k/ul": "1e3 / microliter", "10*9/l": "1e9 / liter", "10^9/l": "1e9 / liter", "x10e9/l": "1e9 / liter",
+    "g/l": "gram / liter",
+    "/ul": "1 / microliter", "/mm3": "1 / millimeter ** 3", "/mm^3": "1 / millimeter ** 3", "cells/ul": "1 / microliter",
+    "mg/dl": "milligram / deciliter", "umol/l": "micromole / liter", "µmol/l": "micromole / liter",
+    "u/l": "IU / liter", "iu/l": "IU / liter", "[iu]/l": "IU / liter",
+    "ms": "millisecond", "msec": "millisecond", "s": "second",
+    "%": "percent", "percent": "percent",
+}
+
+
+@lru_cache(maxsize=256)
+def _unit(spelling: str) -> pint.Unit | pint.Quantity | None:
+    key = spelling.strip().lower()
+    expression = _ALIASES.get(key)
+    if expression is None:
+        return None
+    return _UREG.parse_expression(expression)
+
+
+def quantity_value(quantity: Any) -> tuple[float, str] | None:
+    """(value, unit spelling) of a FHIR Quantity model or dict; UCUM ``code`` preferred over ``unit``."""
+    if quantity is None:
+        return None
+    get = quantity.get if isinstance(quantity, dict) else (lambda name: getattr(quantity, name, None))
+    value = get("value")
+    if value is None or isinstance(value, bool):
+        return None
+    unit = get("code") or get("unit") or ""
+    return float(value) if isinstance(value, (int, float, Decimal)) else None, unit
+
+
+def convert(value: float, unit: str, target: str) -> float | None:
+    """``value`` in ``unit`` expressed in ``target`` (both UCUM codes or known spellings), or None."""
+    source_unit, target_unit = _unit(unit or ""), _unit(target)
+    if source_unit is None or target_unit is None or value is None:
+        return None
+    try:
+        return float((value * source_unit).to(target_unit).magnitude / _magnitude(target_unit))
+    except (pint.DimensionalityError, pint.UndefinedUnitError):
+        return None
+
+
+def _magnitude(unit: Any) -> float:
+    return float(getattr(unit, "magnitude", 1.0))
+
+
+def known(unit: str | None) -> bool:
+    return _unit(unit or "") is not None
