@@ -120,7 +120,7 @@ def create_blueprint(registry: ServiceRegistry, fulfiller: PrefetchFulfiller, *,
         if service.applies is not None and not service.applies(hook_request):
             _record(hook_request, service_id, HookResponse(outcome="not-applicable"), None, started, started)
             return _json({"cards": []})
-        prefetched = fulfiller.fulfil(hook_request, service.definition)
+        prefetched = fulfiller.fulfil(hook_request, service.definition, g.get("cds_identity"))
         fetched_at = time.perf_counter()
         result = service.handler(hook_request, prefetched)
         body_out = result.to_json()

@@ -81,7 +81,9 @@ class Prefetched:
                 yield value
 
 
-ClientFactory = Callable[[HookRequest, float], FhirClient]
+# (request, deadline, client identity from authentication or None) -> client; raises FhirAccessError when the
+# request's fhirServer may not be called (URL policy, the calling client's host allowlist).
+ClientFactory = Callable[[HookRequest, float, Any], FhirClient]
 
 
 @dataclass
@@ -92,7 +94,7 @@ class PrefetchFulfiller:
     client_factory: ClientFactory          # builds a client for the request (checks the URL policy)
     deadline_s: float = 1.5
 
-    def fulfil(self, request: HookRequest, definition: ServiceDefinition) -> Prefetched:
+    def fulfil(self, request: HookRequest, definition: ServiceDefinition, identity: Any = None) -> Prefetched:
         """:raise PreconditionFailed: when a key in ``definition.required_prefetch`` cannot be had."""
         deadline = time.monotonic() + self.deadline_s
         values: dict[str, Any] = {}
@@ -113,7 +115,7 @@ class PrefetchFulfiller:
                 failures[key] = "client sent an OperationOutcome"
             to_fetch[key] = template
 
-        client = self._client(request, deadline, failures, to_fetch or incomplete)
+        client = self._client(request, deadline, identity, failures, to_fetch or incomplete)
         if client is not None and (to_fetch or incomplete):
             self._fetch_all(client, request, to_fetch, values, failures, incomplete, deadline)
         else:
@@ -131,11 +133,11 @@ class PrefetchFulfiller:
         return Prefetched(values=values, failures=failures, fetched=frozenset(to_fetch) - set(failures),
                           incomplete=frozenset(incomplete), client=client)
 
-    def _client(self, request, deadline, failures, to_fetch) -> FhirClient | None:
+    def _client(self, request, deadline, identity, failures, to_fetch) -> FhirClient | None:
         if not request.fhir_server:
             return None
         try:
-            return self.client_factory(request, deadline)
+            return self.client_factory(request, deadline, identity)
         except FhirAccessError as exc:
             if to_fetch:
                 failures["*"] = str(exc)

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     policy = UrlPolicy(allow_http=settings.http_fhir_allowed, allow_private=settings.private_fhir_allowed)
     limits = FhirLimits(settings.fhir_timeout_s, settings.fhir_max_pages, settings.fhir_max_bytes)
 
-    def client_for(request: HookRequest, deadline: float) -> FhirClient:
+    def client_for(request: HookRequest, deadline: float, identity=None) -> FhirClient:
         policy.check(request.fhir_server)
         token = request.fhir_authorization.access_token if request.fhir_authorization else None
         return FhirClient(request.fhir_server, token, session, limits, deadline)
