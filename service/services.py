@@ -49,6 +49,7 @@ def prefetch_templates(knowledge: Knowledge, *, orders: bool) -> dict[str, str]:
                                          ("corticosteroid", "antipyretic", "antihistamine", "qt-prolonging-drugs"),
                                          extra="&status=active", sort=None),
             "transplants": _search("Procedure", knowledge, ("hsct-procedure",)),
+            "plannedTransplants": _search("ServiceRequest", knowledge, ("hsct-procedure",), sort=None),
         }
     else:
         templates["labs"] = _search("Observation", knowledge, ("pregnancy-test",))

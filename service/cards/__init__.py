@@ -22,12 +22,13 @@ def order_cards(assessment: Assessment, knowledge: Knowledge) -> list[Card]:
 
 
 def patient_view_cards(assessment: Assessment, knowledge: Knowledge, *, has_all_diagnosis: bool) -> list[Card]:
-    """A card only for an ALL patient who may be a candidate, plus critical safety findings; else nothing."""
+    """A card only for an ALL patient who may be a candidate, plus critical safety findings for ALL patients (a
+    positive pregnancy test in anyone else's chart is not this service's business); else nothing."""
     cards = []
     if has_all_diagnosis and assessment.verdict in (Verdict.ELIGIBLE, Verdict.INSUFFICIENT):
         cards.append(eligibility_card(assessment, knowledge))
     critical = [f for f in assessment.safety if f.status == "flagged" and f.severity is Severity.CRITICAL]
-    if critical:
+    if critical and has_all_diagnosis:
         card = safety_card(assessment, knowledge, only=critical)
         if card is not None:
             cards.append(card)
