@@ -10,6 +10,7 @@ from .common import (cite, evidence, extension, label_link, label_source, overri
                      unreadable_lines)
 
 _TITLES = {"age": "Age", "diagnosis": "B-cell precursor ALL", "cd22": "CD22", "relapsedRefractory": "Relapsed/refractory"}
+_SHORT = {"age": "age", "diagnosis": "B-ALL diagnosis", "cd22": "CD22", "relapsedRefractory": "R/R status"}
 _MARK = {Status.MET: "met", Status.NOT_MET: "**not met**", Status.UNKNOWN: "_unknown_"}
 
 
@@ -21,15 +22,24 @@ def indicator(assessment: Assessment) -> Indicator:
 
 
 def _summary(assessment: Assessment) -> str:
+    """Short, and says which criteria fail or are unknown; on patient-view it speaks of a possible candidate."""
     criteria = assessment.eligibility.criteria
-    name_only = " (order recognised by name only)" if assessment.order and assessment.order.recognised_by == "name" else ""
+    name_only = " (recognised by name only)" if assessment.order and assessment.order.recognised_by == "name" else ""
+    subject = "Inotuzumab" if assessment.order is not None else "Possible inotuzumab candidate"
+    if any(c.critical and c.status is Status.NOT_MET for c in criteria.values()):
+        return summary(f"Inotuzumab: patient under 1 year, outside the label indication{name_only}")
     if assessment.verdict is Verdict.ELIGIBLE:
-        return summary(f"Inotuzumab: meets label criteria (R/R CD22+ B-cell precursor ALL, age >= 1 y){name_only}")
-    failed = [_TITLES[n] for n in CRITERIA if criteria[n].status is Status.NOT_MET]
+        return summary(f"{subject}: meets label criteria (R/R CD22+ B-cell precursor ALL, age >= 1 y){name_only}")
+    failed = [_SHORT[n] for n in CRITERIA if criteria[n].status is Status.NOT_MET]
     if failed:
-        return summary(f"Inotuzumab not within the label indication: {', '.join(failed).lower()} not met")
-    unknown = [_TITLES[n] for n in CRITERIA if criteria[n].status is Status.UNKNOWN]
-    return summary(f"Inotuzumab: insufficient data to confirm the indication ({', '.join(unknown).lower()})")
+        return summary(f"Inotuzumab outside the label indication: {', '.join(failed)} not met{name_only}")
+    unknown = [_SHORT[n] for n in CRITERIA if criteria[n].status is Status.UNKNOWN]
+    return summary(f"{subject}: indication not confirmed, data missing ({', '.join(unknown)}){name_only}")
+
+
+def _cell(text: str) -> str:
+    """Table cells must not break the markdown table."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def detail(assessment: Assessment, knowledge: Knowledge) -> str:
@@ -38,8 +48,8 @@ def detail(assessment: Assessment, knowledge: Knowledge) -> str:
              "|---|---|---|---|"]
     for name in CRITERIA:
         c = criteria[name]
-        lines.append(f"| {_TITLES[name]} | {_MARK[c.status]} | {c.detail} | {evidence(c.evidence)} |")
-    notes = [n for name in CRITERIA for n in criteria[name].notes] + list(assessment.notes)
+        lines.append(f"| {_TITLES[name]} | {_MARK[c.status]} | {_cell(c.detail)} | {evidence(c.evidence)} |")
+    notes = list(dict.fromkeys(n for name in CRITERIA for n in criteria[name].notes)) + list(assessment.notes)
     if assessment.order is not None and assessment.order.recognised_by == "name":
         notes.append(f"The order was recognised by its name only ('{assessment.order.label}'): it carries no "
                      "inotuzumab code; check the order's medication coding.")
@@ -50,7 +60,8 @@ def detail(assessment: Assessment, knowledge: Knowledge) -> str:
         lines += ["", *[f"- {note}" for note in notes]]
     lines += unreadable_lines(assessment)
     lines += ["", f"Indication: {knowledge.text('indication')} ({cite(knowledge, knowledge.texts['indication'].source)})",
-              "", knowledge.text("boxed-warning"), "", f"Knowledge version {assessment.knowledge_version}."]
+              "", f"{knowledge.text('boxed-warning')} [Prescribing information]({label_link(knowledge).url})", "",
+              f"Knowledge version {assessment.knowledge_version}."]
     return "\n".join(lines)
 
 

@@ -280,11 +280,25 @@ def _apply_site(merged: dict, site: dict, path: Path) -> set[tuple[str, str]]:
         if policy_id not in merged["policy"]:
             raise KnowledgeError(f"{path}: policy.{policy_id} does not exist in the knowledge base")
         original = merged["policy"][policy_id]
+        if not _same_kind(original["value"], change["value"]):
+            raise KnowledgeError(f"{path}: policy.{policy_id} must be a {type(original['value']).__name__} like "
+                                 f"its default ({original['value']!r}), not {change['value']!r}")
         merged["policy"][policy_id] = {**original, "value": change["value"], "source": SITE_SOURCE,
                                        "confidence": "Site",
                                        "note": change.get("note", f"Site value (default {original['value']!r})")}
         modified.add(("policy", policy_id))
     return modified
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    """A site value must have its default's type (any number for a number), so a typo stops start-up."""
+    if default is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
 
 
 def _system(merged: dict, alias: str, where: str) -> str:
