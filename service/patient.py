@@ -83,6 +83,8 @@ class PatientRecord:
     selections: frozenset[str] | None = None                                     # order-select focus
     unreadable: list[Unreadable] = field(default_factory=list)
     other_patients_ignored: int = 0
+    # Kinds of data the EHR could not give us (see services.UNAVAILABLE_KINDS): their absence proves nothing.
+    unavailable: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ queries the rules use
 
@@ -192,10 +194,12 @@ def _reason(exc: Exception) -> str:
 
 def build_record(resources: Iterable[dict], draft_orders: Iterable[dict], *, patient_id: str, now: datetime,
                  relevance: Relevance, selections: Iterable[str] | None = None,
-                 extra_medications: Callable[[str], dict | None] | None = None) -> PatientRecord:
+                 extra_medications: Callable[[str], dict | None] | None = None,
+                 unavailable: Iterable[str] = ()) -> PatientRecord:
     """Build the record from raw resources (prefetch and fetches) and the hook's draft orders."""
     record = PatientRecord(patient_id=patient_id, now=now,
-                           selections=frozenset(selections) if selections is not None else None)
+                           selections=frozenset(selections) if selections is not None else None,
+                           unavailable=frozenset(unavailable))
     raw_list = [r for r in resources if isinstance(r, dict)]
     drafts = [r for r in draft_orders if isinstance(r, dict)]
     raw_medications = {f"Medication/{r.get('id')}": r for r in raw_list + drafts

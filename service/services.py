@@ -19,6 +19,10 @@ from .pipeline import evaluate_chart, evaluate_orders
 ORDER_SERVICE_ID = "inotuzumab-order-check"
 SCREENING_SERVICE_ID = "inotuzumab-patient-screening"
 PATIENT = "{{context.patientId}}"
+# What a failed prefetch key means for the rules: the record says the kind of data is unavailable, so that
+# its absence is never read as "none" (e.g. no inotuzumab history must not mean cycle 1).
+UNAVAILABLE_KINDS = {"inotuzumabHistory": "inotuzumab-history", "inotuzumabAdministrations": "inotuzumab-history",
+                     "activeMedications": "active-medications"}
 
 
 def _search(resource: str, knowledge: Knowledge, value_sets: tuple[str, ...], extra: str = "",
@@ -98,8 +102,10 @@ def register_services(registry: ServiceRegistry, knowledge: Knowledge, clock: Ca
                 except FhirAccessError:
                     return None
         selections = request.context.get("selections") if request.hook == "order-select" else None
+        unavailable = {UNAVAILABLE_KINDS[key] for key in data.failures if key in UNAVAILABLE_KINDS}
         return build_record(data.resources(), _draft_resources(request), patient_id=request.patient_id or "",
-                            now=clock(), relevance=relevance, selections=selections, extra_medications=fetch)
+                            now=clock(), relevance=relevance, selections=selections, extra_medications=fetch,
+                            unavailable=unavailable)
 
     @registry.service(
         id=ORDER_SERVICE_ID, hooks=["order-select", "order-sign"],

@@ -37,7 +37,7 @@ class Course:
     doses: tuple[Dose, ...]          # prior inotuzumab doses, oldest first (not the order being assessed)
     cycles: tuple[tuple[Dose, ...], ...]
     response: Response
-    undated: tuple[str, ...] = ()    # prior inotuzumab records with no usable date
+    undated: tuple[str, ...] = ()    # prior inotuzumab records with no usable date, or history not retrievable
 
     @property
     def started(self) -> datetime | None:
@@ -78,6 +78,8 @@ def build_course(record: PatientRecord, knowledge: Knowledge) -> Course:
             undated.append(reference)
             continue
         doses.append(Dose(when, reference))
+    if "inotuzumab-history" in record.unavailable:
+        undated.append("inotuzumab history (could not be retrieved from the EHR)")
     doses.sort(key=lambda d: d.when)
     cycles: list[list[Dose]] = []
     for dose in doses:

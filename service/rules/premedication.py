@@ -155,6 +155,12 @@ def assess_premedication(record: PatientRecord, knowledge: Knowledge, order, dos
             suggestion, note = _protocol(knowledge, kind, weight, pediatric)
         suggestions += [suggestion] if suggestion else []
         notes += [note] if note else []
+    if missing and "active-medications" in record.unavailable:
+        # Active orders could not be read: premedication may be ordered already, and a suggested order could
+        # duplicate it. Say so rather than "missing".
+        status, suggestions = "not-assessable", []
+        notes.append("the patient's active medication orders could not be retrieved from the EHR, so "
+                     "premedication ordered earlier cannot be seen; check before ordering")
     issues = (("premedication-missing", Severity.WARNING),) if missing else ()
     return Premedication(reference, record.patient_id, status, tuple(found), missing,
                          steroid.dose_mg if steroid else None, steroid.basis if steroid else None,
