@@ -35,7 +35,9 @@ ALL_PREMEDS = ("3264", "161", "3498")
 
 
 def call(client, orders, *, body=ADULT_BODY, birth="1990-05-01", active=(), hook="order-sign", selections=None):
-    prefetch = {"patient": patient(birth), "bodyMeasurements": bundle(*body), "activeMedications": bundle(*active)}
+    # Empty history bundles: the EHR says there is no earlier inotuzumab (an absent key would leave it unknown).
+    prefetch = {"patient": patient(birth), "bodyMeasurements": bundle(*body), "activeMedications": bundle(*active),
+                "inotuzumabHistory": bundle(), "inotuzumabAdministrations": bundle()}
     response = client.post(URL, json=hook_request(hook, orders=orders, prefetch=prefetch, selections=selections))
     assert response.status_code == 200
     assert validate_response(response.json) == []
