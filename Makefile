@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test integration bench knowledge-report clean
+.PHONY: run test integration bench knowledge-report clean postgres-server
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,11 +19,17 @@ run: $(VENV)/.installed
 	CDS_AUTH_DISABLED=$${CDS_AUTH_DISABLED:-1} GUNICORN_BIND=$(HOST):$(PORT) \
 	  $(VENV)/bin/gunicorn -c gunicorn.conf.py 'service.wsgi:app'
 
-test: $(VENV)/.installed
+# The storage tests also run against a real PostgreSQL started on loopback: make sure Debian's package is there.
+postgres-server:
+	bash tests/support/ensure-postgres.sh
+
+test: $(VENV)/.installed postgres-server
 	$(PY) -m pytest
 
+# Real-FHIR-server tests (also part of `make test`): they start sekmet-fhir on loopback in .cache/sekmet-venv, or use
+# your server: `FHIR_BASE_URL=https://fhir.example/r4 [FHIR_TOKEN=...] make integration` (docs/integration.md).
 integration: $(VENV)/.installed
-	$(PY) -m pytest -m integration tests/integration
+	FHIR_BASE_URL="$(FHIR_BASE_URL)" FHIR_TOKEN="$(FHIR_TOKEN)" $(PY) -m pytest -m integration tests/integration
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
