@@ -6,14 +6,14 @@ from cds_hooks import Card
 
 from ..assessment import Assessment, Severity, Verdict
 from ..knowledge import Knowledge
-from .dosing import dosing_card
+from .dosing import dose_basis_lines, dosing_card
 from .eligibility import eligibility_card
 from .safety import safety_card
 
 
 def order_cards(assessment: Assessment, knowledge: Knowledge) -> list[Card]:
     """One eligibility card per inotuzumab order, then a dosing and a safety card only when they have news."""
-    cards = [eligibility_card(assessment, knowledge)]
+    cards = [eligibility_card(assessment, knowledge, tuple(dose_basis_lines(assessment, knowledge)))]
     for render in (dosing_card, safety_card):
         card = render(assessment, knowledge)
         if card is not None:

@@ -232,6 +232,18 @@ def _premed_suggestions(p: Premedication | None) -> list[Suggestion]:
         premedication_order(s, p)),)) for s in p.suggestions]
 
 
+def dose_basis_lines(assessment: Assessment, knowledge: Knowledge) -> list[str]:
+    """The dose check in brief, for the eligibility card when there is no dosing card (nothing to fix), so the
+    pharmacist still sees the BSA and the arithmetic the order was checked with."""
+    d = assessment.dosing
+    if d is None or _findings(d, assessment.premedication):
+        return []
+    premed = assessment.premedication
+    tail = [f"**Premedication: {premed.status}.**"] if premed is not None else []
+    return [HEADING + ": nothing to change.", ""] + _check_lines(d, knowledge) + [""] + _bsa_lines(d, knowledge) + \
+        ([""] + tail if tail else [])
+
+
 def dosing_card(assessment: Assessment, knowledge: Knowledge) -> Card | None:
     d, p = assessment.dosing, assessment.premedication
     findings = _findings(d, p)

@@ -42,7 +42,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def detail(assessment: Assessment, knowledge: Knowledge) -> str:
+def detail(assessment: Assessment, knowledge: Knowledge, extra: list[str] | tuple[str, ...] = ()) -> str:
     criteria = assessment.eligibility.criteria
     lines = [f"**Verdict: {assessment.verdict.value}**", "", "| Criterion | Status | Basis | Records |",
              "|---|---|---|---|"]
@@ -59,15 +59,18 @@ def detail(assessment: Assessment, knowledge: Knowledge) -> str:
     if notes:
         lines += ["", *[f"- {note}" for note in notes]]
     lines += unreadable_lines(assessment)
+    if extra:
+        lines += ["", *extra]
     lines += ["", f"Indication: {knowledge.text('indication')} ({cite(knowledge, knowledge.texts['indication'].source)})",
               "", f"{knowledge.text('boxed-warning')} [Prescribing information]({label_link(knowledge).url})", "",
               f"Knowledge version {assessment.knowledge_version}."]
     return "\n".join(lines)
 
 
-def eligibility_card(assessment: Assessment, knowledge: Knowledge) -> Card:
+def eligibility_card(assessment: Assessment, knowledge: Knowledge, extra: tuple[str, ...] = ()) -> Card:
+    """``extra``: markdown lines other parts of the order check add to this card's detail."""
     level = indicator(assessment)
     return Card(summary=_summary(assessment), indicator=level, source=label_source(knowledge),
-                detail=detail(assessment, knowledge), links=(label_link(knowledge),),
+                detail=detail(assessment, knowledge, extra), links=(label_link(knowledge),),
                 override_reasons=override_reasons(knowledge) if level is not Indicator.INFO else (),
                 extension=extension(assessment))

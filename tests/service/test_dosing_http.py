@@ -70,6 +70,13 @@ def test_matching_dose_with_premedication_ordered_adds_no_dosing_card(client):
     assert assessment["premedication"] == {"status": "ordered"}
 
 
+def test_without_a_dosing_card_the_eligibility_card_still_shows_the_dose_arithmetic(client):
+    cards = call(client, [ino(1.46), *premeds(*ALL_PREMEDS)])
+    [card] = [c for c in cards if c["detail"].startswith("**Verdict:")]
+    assert "**matches-label**" in card["detail"]
+    assert "by the Mosteller formula" in card["detail"] and "= 1.46 mg" in card["detail"]
+
+
 def test_cycle_total_entered_as_one_dose_gets_a_critical_card_with_the_corrected_order(client):
     cards = call(client, [ino(1.8, "mg/m2"), *premeds(*ALL_PREMEDS)])
     [card] = dosing_cards(cards)
