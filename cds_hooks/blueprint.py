@@ -65,13 +65,17 @@ def _read_json() -> Any:
     limit = current_app.config["CDS_EDGE"].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-    raw = request.get_data(cache=False)
+    raw = request.stream.read(limit + 1)  # bounded even when no Content-Length was sent (chunked)
     if len(raw) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json.loads(raw, parse_constant=_not_json)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise BadRequest("Request body is not valid JSON") from exc
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
 
 
 def _validation_message(exc: ValidationError) -> tuple[str, list[str]]:
@@ -181,7 +185,10 @@ def create_blueprint(registry: ServiceRegistry, fulfiller: PrefetchFulfiller, *,
         if mapped is None:
             mapped = CdsHooksError(exc.description or "Error")
             mapped.status = exc.code or 500
-        return _error(mapped)
+        response = _error(mapped)
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # RFC 9110: a 405 names what is allowed
+        return response
 
     @bp.app_errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -38,16 +38,20 @@ class UrlPolicy:
 
     def check(self, url: str) -> None:
         """:raise FhirServerRefused: with the reason, for a URL this service must not call."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            hostname, port = parts.hostname, parts.port
+        except ValueError as exc:  # e.g. "http://[x" or a port out of range: unreadable, not a crash
+            raise FhirServerRefused("fhirServer is not a valid URL") from exc
+        if parts.scheme not in ("https", "http") or not hostname:
             raise FhirServerRefused("fhirServer must be an absolute http(s) URL")
         if parts.scheme == "http" and not self.allow_http:
             raise FhirServerRefused("fhirServer must use https")
-        host = parts.hostname.lower()
+        host = hostname.lower()
         if self.allowed_hosts and host not in self.allowed_hosts:
             raise FhirServerRefused(f"fhirServer host {host} is not on this client's allowlist")
         if not self.allow_private:
-            for address in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
+            for address in _addresses(host, port or (443 if parts.scheme == "https" else 80)):
                 if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
                         or address.is_multicast or address.is_unspecified):
                     raise FhirServerRefused(f"fhirServer host {host} resolves to a non-public address")
@@ -97,7 +101,12 @@ class FhirClient:
         while next_url:
             if pages > self._limits.max_pages:
                 raise FhirAccessError(f"more than {self._limits.max_pages} pages")
-            if urlsplit(next_url)[:2] != self._origin:
+            try:
+                next_url = urljoin(self.base_url, next_url)  # a relative link stays on the fhirServer
+                origin = urlsplit(next_url)[:2]
+            except ValueError as exc:
+                raise FhirAccessError("a next link is not a valid URL") from exc
+            if origin != self._origin:
                 raise FhirServerRefused("Bundle next link points outside the fhirServer")
             page = self._get_json(next_url)
             if page is None or page.get("resourceType") != "Bundle":

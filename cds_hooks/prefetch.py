@@ -3,8 +3,11 @@
 Semantics (spec, "Providing FHIR Resources to a CDS Service"):
 - a key that is absent was not attempted or failed: fetch it from ``fhirServer`` with the request's token;
 - a key that is ``null`` means "no data": it is not fetched again;
-- a key holding an OperationOutcome is a client-side error: fetch once more, else the key is a failure;
-- a Bundle with ``link[next]`` is followed page by page (bounded).
+- a key holding an OperationOutcome (or anything that is not a resource) is a client-side error: fetch once
+  more, else the key is a failure;
+- a Bundle with ``link[next]`` is followed page by page (bounded, same origin);
+- Medications that draft orders name by ``medicationReference`` are read in the same batch.
+Token values are percent-encoded, so an id cannot add query parameters to a template or climb its path.
 Prefetched and fetched data come out in one ``Prefetched`` mapping, so the service reads both the same way.
 """
 
@@ -15,6 +18,7 @@ import time
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import quote
 
 from .errors import FhirAccessError, PreconditionFailed
 from .fhir import FhirClient, next_link
@@ -23,10 +27,36 @@ from .models import HookRequest, ServiceDefinition
 _TOKEN = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
 _USER_TOKENS = {"userPractitionerId": "Practitioner", "userPractitionerRoleId": "PractitionerRole",
                 "userPatientId": "Patient", "userRelatedPersonId": "RelatedPerson"}
+_CONTEXT_TOKEN = re.compile(r"context\.[A-Za-z_][A-Za-z0-9_]*")
+_MEDICATION_READ = re.compile(r"^Medication/[A-Za-z0-9\-.]+$")
 
 
 class TemplateError(ValueError):
     """A prefetch token that cannot be resolved from this request."""
+
+
+def check_template(template: str) -> None:
+    """Refuse, at registration, a template a CDS Hooks 2.0 client could not render.
+
+    STU2 allows only ``{{context.<root field>}}`` and the four user identifiers; 3.0-ballot FHIRPath such as
+    ``{{today()}}`` would be sent literally or dropped by an STU2 client.
+    :raise TemplateError: naming the offending token.
+    """
+    for token in _TOKEN.findall(template):
+        if token not in _USER_TOKENS and not _CONTEXT_TOKEN.fullmatch(token):
+            raise TemplateError(f"token {{{{{token}}}}} is not a CDS Hooks 2.0 prefetch token")
+    if "{{" in _TOKEN.sub("", template) or "}}" in _TOKEN.sub("", template):
+        raise TemplateError("unbalanced prefetch token delimiters")
+
+
+def _url_value(raw: str, token: str) -> str:
+    """Percent-encode a token value so that an id cannot add query parameters or climb the path.
+
+    ``/`` is kept because ``{{context.userId}}`` is a whole reference (``Practitioner/123``) used as a read.
+    """
+    if any(part in (".", "..") for part in raw.split("/")):
+        raise TemplateError(f"token {{{{{token}}}}} has a value that is not a FHIR id or reference")
+    return quote(raw, safe="/")
 
 
 def render_template(template: str, request: HookRequest) -> str:
@@ -40,15 +70,15 @@ def render_template(template: str, request: HookRequest) -> str:
             name = token[len("context."):]
             found = request.context.get(name)
             if isinstance(found, (str, int, float)) and not isinstance(found, bool):
-                return str(found)
+                return _url_value(str(found), token)
             available = sorted(k for k, v in request.context.items() if isinstance(v, (str, int, float)))
             raise TemplateError(f"token {{{{{token}}}}} has no primitive context value; "
                                 f"available: {', '.join(available) or 'none'}")
         if token in _USER_TOKENS:
             user = request.context.get("userId")
             kind, _, ident = user.partition("/") if isinstance(user, str) else ("", "", "")
-            if kind == _USER_TOKENS[token] and ident:
-                return ident
+            if kind == _USER_TOKENS[token] and ident and "/" not in ident:
+                return _url_value(ident, token)
             raise TemplateError(f"token {{{{{token}}}}} does not match userId")
         raise TemplateError(f"token {{{{{token}}}}} is not a CDS Hooks 2.0 prefetch token")
     return _TOKEN.sub(value, template)
@@ -81,6 +111,83 @@ class Prefetched:
                 yield value
 
 
+def _unusable(supplied: Any) -> str | None:
+    """Why a supplied prefetch value cannot be used (it is then fetched once more), or None when it can.
+
+    ``null`` is usable: it means the client found no data.
+    """
+    if supplied is None:
+        return None
+    kind = supplied.get("resourceType") if isinstance(supplied, dict) else None
+    if kind == "OperationOutcome":
+        return "client sent an OperationOutcome"
+    if not isinstance(kind, str) or not kind:
+        return "client sent something that is not a FHIR resource"
+    return None
+
+
+def _sort_supplied(request: HookRequest, definition: ServiceDefinition):
+    """Split the declared keys into usable values (``null`` included), failures, paginated Bundles to complete,
+    and templates to fetch (absent keys and unusable values)."""
+    values: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    incomplete: set[str] = set()
+    to_fetch: dict[str, str] = {}
+    for key, template in definition.prefetch.items():
+        if key in request.prefetch:
+            supplied = request.prefetch[key]
+            unusable = _unusable(supplied)
+            if unusable is None:
+                values[key] = supplied
+                if supplied is not None and supplied.get("resourceType") == "Bundle" and next_link(supplied):
+                    incomplete.add(key)  # the client paginated: the remaining pages are read below
+                continue
+            failures[key] = unusable
+        to_fetch[key] = template
+    return values, failures, incomplete, to_fetch
+
+
+def draft_medication_reads(request: HookRequest) -> dict[str, str]:
+    """Reads for the Medications that draft MedicationRequests reference but ``draftOrders`` does not carry.
+
+    R4 orders may name their drug by ``medicationReference``; an order whose drug is unknown cannot be judged,
+    so these reads join the prefetch batch (in parallel, under the same deadline) instead of following it.
+    Keys are ``draftOrders.medication[i]``: they name no id.
+    """
+    bundle = request.context.get("draftOrders")
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    resources = [e["resource"] for e in entries or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    carried = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
+    base = (request.fhir_server or "").rstrip("/") + "/"
+    wanted: list[str] = []
+    for resource in resources:
+        reference = (resource.get("medicationReference") or {}).get("reference") \
+            if resource.get("resourceType") == "MedicationRequest" else None
+        if isinstance(reference, str) and reference.startswith(base):
+            reference = reference[len(base):]  # an absolute reference into the same fhirServer
+        if isinstance(reference, str) and _MEDICATION_READ.match(reference) and reference not in carried \
+                and reference not in wanted:
+            wanted.append(reference)
+    return {f"draftOrders.medication[{i}]": reference for i, reference in enumerate(wanted)}
+
+
+def _require(definition: ServiceDefinition, request: HookRequest, values: Mapping[str, Any],
+             failures: Mapping[str, str]) -> None:
+    """:raise PreconditionFailed: a required key has no value (absent and unfetchable, failed, null, not found)."""
+    missing = sorted(k for k in definition.required_prefetch if values.get(k) is None)
+    if not missing:
+        return
+
+    def why(key: str) -> str:
+        if key in failures:
+            return failures[key]
+        if key in request.prefetch and request.prefetch[key] is None:
+            return "the client sent null: no such record"
+        return "not found on the FHIR server" if key in values else "absent"
+    raise PreconditionFailed("Required FHIR data could not be obtained: " + "; ".join(
+        f"prefetch key '{k}' ({why(k)})" for k in missing), expression=[f"prefetch.{k}" for k in missing])
+
+
 # (request, deadline, client identity from authentication or None) -> client; raises FhirAccessError when the
 # request's fhirServer may not be called (URL policy, the calling client's host allowlist).
 ClientFactory = Callable[[HookRequest, float, Any], FhirClient]
@@ -97,24 +204,9 @@ class PrefetchFulfiller:
     def fulfil(self, request: HookRequest, definition: ServiceDefinition, identity: Any = None) -> Prefetched:
         """:raise PreconditionFailed: when a key in ``definition.required_prefetch`` cannot be had."""
         deadline = time.monotonic() + self.deadline_s
-        values: dict[str, Any] = {}
-        failures: dict[str, str] = {}
-        incomplete: set[str] = set()
-        to_fetch: dict[str, str] = {}
-        for key, template in definition.prefetch.items():
-            if key in request.prefetch:
-                supplied = request.prefetch[key]
-                if supplied is None:
-                    values[key] = None
-                    continue
-                if supplied.get("resourceType") != "OperationOutcome":
-                    values[key] = supplied
-                    if supplied.get("resourceType") == "Bundle" and next_link(supplied):
-                        incomplete.add(key)  # the client paginated: the remaining pages are read below
-                    continue
-                failures[key] = "client sent an OperationOutcome"
-            to_fetch[key] = template
-
+        values, failures, incomplete, to_fetch = _sort_supplied(request, definition)
+        if request.fhir_server:
+            to_fetch.update(draft_medication_reads(request))
         client = self._client(request, deadline, identity, failures, to_fetch or incomplete)
         if client is not None and (to_fetch or incomplete):
             self._fetch_all(client, request, to_fetch, values, failures, incomplete, deadline)
@@ -122,14 +214,7 @@ class PrefetchFulfiller:
             for key in [*to_fetch, *incomplete]:
                 failures.setdefault(key, failures.get("*", "no fhirServer to fetch from"))
         failures.pop("*", None)
-
-        # A required key with no value (absent and unfetchable, failed, or null) leaves nothing to decide on.
-        missing = sorted(k for k in definition.required_prefetch if values.get(k) is None)
-        if missing:
-            raise PreconditionFailed(
-                "Required FHIR data could not be obtained: " + "; ".join(
-                    f"prefetch key '{k}' ({failures.get(k, 'absent')})" for k in missing),
-                expression=[f"prefetch.{k}" for k in missing])
+        _require(definition, request, values, failures)
         return Prefetched(values=values, failures=failures, fetched=frozenset(to_fetch) - set(failures),
                           incomplete=frozenset(incomplete), client=client)
 
@@ -164,3 +249,5 @@ class PrefetchFulfiller:
                 incomplete.discard(key)
             except FhirAccessError as exc:
                 failures[key] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one broken read degrades its key, not the whole call
+                failures[key] = f"unexpected error ({type(exc).__name__})"

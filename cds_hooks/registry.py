@@ -7,7 +7,7 @@ from typing import Callable, Iterable
 
 from .errors import BadRequest, NotFound
 from .models import HookRequest, HookResponse, ServiceDefinition
-from .prefetch import Prefetched
+from .prefetch import Prefetched, check_template
 
 ServiceHandler = Callable[[HookRequest, Prefetched], HookResponse]
 
@@ -26,7 +26,14 @@ class ServiceRegistry:
 
     def add(self, definition: ServiceDefinition, handler: ServiceHandler,
             applies: Callable[[HookRequest], bool] | None = None) -> None:
+        """:raise ValueError: a duplicate (id, hook), a template with a non-STU2 token, or a required key that
+        is not one of the service's prefetch keys (it could never be had, so every call would be a 412)."""
         key = (definition.id, definition.hook)
+        for template in definition.prefetch.values():
+            check_template(template)  # TemplateError is a ValueError
+        unknown = sorted(definition.required_prefetch - set(definition.prefetch))
+        if unknown:
+            raise ValueError(f"required prefetch keys {unknown} are not prefetch keys of {definition.id!r}")
         if key in self._services:
             raise ValueError(f"service {definition.id!r} is already registered for hook {definition.hook!r}")
         self._services[key] = RegisteredService(definition, handler, applies)

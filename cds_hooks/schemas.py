@@ -17,7 +17,10 @@ from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_l
 
 from .models import FhirAuthorization, HookRequest
 
-_RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00|-00:00)$")
+# RFC 3339 section 5.6 in UTC; "T" and "Z" may be lower case (RFC 3339 5.6 note). Fractions are bounded so that
+# the stored value fits its column.
+_RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|\+00:00|-00:00)$")
+_MAX_ID = 200  # hookInstance and card uuids are stored (audit, feedback) in columns of this size
 _REFERENCE = re.compile(r"^[A-Za-z]+/\S+$")
 
 
@@ -97,12 +100,15 @@ CONTEXT_SCHEMAS: dict[str, type[Schema]] = {
 
 class HookRequestSchema(_Lenient):
     hook = fields.String(required=True, validate=validate.Length(min=1))
-    hookInstance = fields.String(required=True, validate=validate.Length(min=1))
+    hookInstance = fields.String(required=True, validate=validate.Length(min=1, max=_MAX_ID))
     fhirServer = fields.String(load_default=None, validate=validate.Regexp(r"^https?://\S+$",
                                                                            error="must be an http(s) URL"))
     fhirAuthorization = fields.Nested(FhirAuthorizationSchema, load_default=None)
     context = fields.Dict(required=True)
-    prefetch = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), load_default=dict)
+    # Values are not judged here: a key the service did not ask for is ignored, and a declared key whose value is
+    # not a FHIR resource is treated by the fulfiller as unusable and fetched again (prefetch.py).
+    prefetch = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), load_default=dict,
+                           allow_none=True)
 
     @validates_schema
     def _rules(self, data, **_):
@@ -113,15 +119,12 @@ class HookRequestSchema(_Lenient):
             errors = schema().validate(data.get("context", {}))
             if errors:
                 raise ValidationError({"context": errors})
-        for key, value in data.get("prefetch", {}).items():
-            if value is not None and not (isinstance(value, dict) and isinstance(value.get("resourceType"), str)):
-                raise ValidationError({key: ["must be a FHIR resource or null"]}, "prefetch")
 
     @post_load
     def _make(self, data, **_):
         return HookRequest(hook=data["hook"], hook_instance=data["hookInstance"], context=data["context"],
                            fhir_server=data["fhirServer"], fhir_authorization=data["fhirAuthorization"],
-                           prefetch=data["prefetch"])
+                           prefetch=data["prefetch"] or {})  # "prefetch": null is read as "nothing sent"
 
 
 def load_hook_request(body: Any) -> HookRequest:
@@ -139,7 +142,7 @@ class _Rfc3339Utc(fields.String):
         if not _RFC3339_UTC.match(value):
             raise ValidationError("must be an RFC 3339 timestamp in UTC, e.g. 1985-04-12T23:20:50.52Z")
         try:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
         except ValueError as exc:
             raise ValidationError("not a valid date-time") from exc
         return value
@@ -169,7 +172,7 @@ class OverrideReasonSchema(_Lenient):
 
 
 class FeedbackItemSchema(_Lenient):
-    card = fields.String(required=True, validate=validate.Length(min=1))
+    card = fields.String(required=True, validate=validate.Length(min=1, max=_MAX_ID))
     outcome = fields.String(required=True, validate=validate.OneOf(["accepted", "overridden"]))
     acceptedSuggestions = fields.List(fields.Nested(AcceptedSuggestionSchema))
     overrideReason = fields.Nested(OverrideReasonSchema)
@@ -190,6 +193,15 @@ class FeedbackSchema(_Lenient):
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+class _StrictBool(fields.Field):
+    """JSON true/false only: marshmallow's Boolean would also pass "true", 1 or "yes" in an answer."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("must be a JSON boolean")
+        return value
 
 
 class _AbsoluteUrl(fields.String):
@@ -221,20 +233,22 @@ class _Action(_Strict):
     type = fields.String(required=True, validate=validate.OneOf(["create", "update", "delete"]))
     description = fields.String(required=True, validate=validate.Length(min=1))
     resource = fields.Dict()
-    resourceId = fields.String()
+    resourceId = fields.String(validate=validate.Length(min=1))
 
     @validates_schema
     def _shape(self, data, **_):
         if data["type"] in ("create", "update") and not data.get("resource"):
             raise ValidationError(f"{data['type']} needs resource")
-        if data["type"] == "delete" and "resource" in data:
+        if "resource" in data and not isinstance(data["resource"].get("resourceType"), str):
+            raise ValidationError("resource must be a FHIR resource (with resourceType)")
+        if data["type"] == "delete" and ("resource" in data or "resourceId" not in data):
             raise ValidationError("delete uses resourceId, not resource")
 
 
 class _Suggestion(_Strict):
     label = fields.String(required=True, validate=validate.Length(min=1))
     uuid = fields.String(validate=validate.Length(min=1))
-    isRecommended = fields.Boolean()
+    isRecommended = _StrictBool()
     actions = fields.List(fields.Nested(_Action), validate=validate.Length(min=1))
 
 
@@ -242,8 +256,8 @@ class _Link(_Strict):
     label = fields.String(required=True, validate=validate.Length(min=1))
     url = _AbsoluteUrl(required=True)
     type = fields.String(required=True, validate=validate.OneOf(["absolute", "smart"]))
-    appContext = fields.String()
-    autolaunchable = fields.Boolean()
+    appContext = fields.String(validate=validate.Length(min=1))
+    autolaunchable = _StrictBool()
 
     @validates_schema
     def _app_context(self, data, **_):
