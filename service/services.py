@@ -51,7 +51,7 @@ def prefetch_templates(knowledge: Knowledge, *, orders: bool) -> dict[str, str]:
                                                        "peripheral-blasts", "qtc", "pregnancy-test")),
             "activeMedications": _search("MedicationRequest", knowledge,
                                          ("corticosteroid", "antipyretic", "antihistamine", "qt-prolonging-drugs"),
-                                         extra="&status=active", sort=None),
+                                         extra="&status=active", sort="-authoredon"),
             "transplants": _search("Procedure", knowledge, ("hsct-procedure",)),
             "plannedTransplants": _search("ServiceRequest", knowledge, ("hsct-procedure",), sort=None),
         }
