@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from cds_hooks import Indicator
+
 EXTENSION_KEY = "inotuzumab-cds.assessment"
 
 
@@ -25,14 +27,8 @@ class Verdict(str, enum.Enum):
     INSUFFICIENT = "insufficient-data"
 
 
-class Severity(str, enum.Enum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return ("info", "warning", "critical").index(self.value)
+# A finding's severity uses the card indicator's scale (info < warning < critical): one enum, not two.
+Severity = Indicator
 
 
 @dataclass(frozen=True)
