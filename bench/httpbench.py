@@ -1,0 +1,127 @@
+"""Figures 2 and 4: the service under gunicorn (production config) beside the echo app under the same config.
+
+Server CPU per request is read from /proc (utime + stime of the master and every worker) around a fixed-length
+load run that follows a warm-up, so the load generator's own CPU is never counted. The load generator runs on
+the same cores, so throughput and latency are lower than a separate client machine would see; the CPU ratios,
+the targets, do not depend on that.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from .load import LoadResult, run_python
+from .measure import Figure, check, rss_bytes, tree_cpu_seconds
+from .server import ECHO_APP, SERVICE_APP, Gunicorn
+from .workloads import SERVICE_ID
+
+PATH = f"/cds-services/{SERVICE_ID}"
+
+
+@dataclass(frozen=True)
+class HttpRun:
+    load: LoadResult
+    cpu_s: float
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu_s / self.load.requests if self.load.requests else float("inf")
+
+    def line(self, label: str) -> str:
+        r = self.load
+        return (f"{label:<16} {r.throughput:8.1f} req/s  p50 {r.p50_s * 1000:8.2f} ms  p99 {r.p99_s * 1000:8.2f} ms  "
+                f"errors {r.errors:<4} server CPU {self.cpu_per_request * 1000:8.3f} ms/request "
+                f"({r.requests} requests)")
+
+
+def measured_run(server: Gunicorn, body: bytes, warmup_s: float, seconds: float) -> HttpRun:
+    """Warm up, then a fixed-length run; the server is idle at both CPU readings (every request answered)."""
+    if warmup_s:
+        run_python(server.url(PATH), body, seconds=warmup_s)
+    before = tree_cpu_seconds(server.pid)
+    result = run_python(server.url(PATH), body, seconds=seconds)
+    return HttpRun(result, tree_cpu_seconds(server.pid) - before)
+
+
+def _rss(server: Gunicorn) -> dict[int, int]:
+    return {pid: rss_bytes(pid) for pid in server.workers()}
+
+
+@dataclass
+class Memory:
+    """RSS per worker after the first light requests and after the total (the light runs count towards it)."""
+
+    first: int
+    total: int
+    served: int = 0
+    errors: int = 0
+    after_first: dict[int, int] | None = None
+    after_total: dict[int, int] | None = None
+
+    def figure(self) -> Figure:
+        before, after = self.after_first or {}, self.after_total or {}
+        drift = {pid: after[pid] / before[pid] - 1 for pid in before if pid in after}
+        worst = max(drift.values(), key=abs) if drift else float("inf")
+        lines = [f"worker {pid}: RSS {before[pid] / 2**20:.1f} MiB after {self.first} requests, "
+                 f"{after[pid] / 2**20:.1f} MiB after {self.served} ({drift[pid] * 100:+.1f}%)" for pid in drift]
+        ok = bool(drift) and abs(worst) <= 0.05 and self.errors == 0 and set(before) == set(after)
+        return check("4 memory", f"RSS per worker after {self.served} light requests within 5% of after "
+                                 f"{self.first} (worst {worst * 100:+.1f}%, errors {self.errors})", ok, lines)
+
+
+def _service_light(service: Gunicorn, body: bytes, seconds: float, memory: Memory) -> HttpRun:
+    """The light run doubles as the memory run: its warm-up is the first requests, a top-up follows."""
+    warm = run_python(service.url(PATH), body, count=memory.first)
+    memory.after_first = _rss(service)
+    run = measured_run(service, body, 0, seconds)
+    rest = run_python(service.url(PATH), body, count=max(1, memory.total - memory.first - run.load.requests))
+    memory.after_total = _rss(service)
+    memory.served = warm.requests + run.load.requests + rest.requests
+    memory.errors = warm.errors + run.load.errors + rest.errors
+    return run
+
+
+def figure_2(workdir: str, bodies: dict[str, bytes], seconds: float, warmup_s: float,
+             memory: Memory) -> list[Figure]:
+    """Figure 2, and the memory half of figure 4 measured on the same service server."""
+    figures: list[Figure] = []
+    limits = {"light": 15.0, "heavy": 1.5}
+    with Gunicorn(ECHO_APP, workdir) as echo, Gunicorn(SERVICE_APP, workdir) as service:
+        workers = len(service.workers())
+        for label in ("light", "heavy"):
+            body = bodies[label]
+            runs = {"echo": measured_run(echo, body, warmup_s, seconds),
+                    "service": (_service_light(service, body, seconds, memory) if label == "light"
+                                else measured_run(service, body, warmup_s, seconds))}
+            details = [runs["echo"].line(f"{label} echo"), runs["service"].line(f"{label} service"),
+                       f"gunicorn.conf.py: {workers} workers per server, concurrency 16, {seconds:g} s after "
+                       f"a warm-up ({memory.first} requests for the light service)"]
+            figures.append(Figure("2 http", f"{label} server CPU/request vs echo", runs["service"].cpu_per_request,
+                                  runs["echo"].cpu_per_request, limits[label], details))
+            errors = {name: run.load.errors for name, run in runs.items()}
+            figures.append(check("2 http", f"{label}: no errors (service {errors['service']}, echo {errors['echo']})",
+                                 errors["service"] == 0 and errors["echo"] == 0 and runs["service"].load.requests > 0))
+    return figures
+
+
+def startup_times(workdir: str, app: tuple[str, ...], spawns: int) -> list[float]:
+    times = []
+    for _ in range(spawns):
+        server = Gunicorn(app, workdir)
+        try:
+            times.append(server.start())
+        finally:
+            server.stop()
+    return times
+
+
+def figure_4(workdir: str, spawns: int) -> list[Figure]:
+    """Start-up: spawn to the first 200 from /readyz, the service against the echo app (medians)."""
+    echo_times = startup_times(workdir, ECHO_APP, spawns)
+    service_times = startup_times(workdir, SERVICE_APP, spawns)
+    echo_s, service_s = statistics.median(echo_times), statistics.median(service_times)
+    details = [f"spawn -> /readyz 200: service median {service_s * 1000:.0f} ms "
+               f"({', '.join(f'{t * 1000:.0f}' for t in service_times)}), echo median {echo_s * 1000:.0f} ms "
+               f"({', '.join(f'{t * 1000:.0f}' for t in echo_times)})"]
+    return [Figure("4 start-up", "spawn to ready vs echo app", service_s, echo_s, 5.0, details)]
