@@ -27,3 +27,5 @@ def configure_json_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # urllib3 logs request URLs, which carry patient ids (``?patient=...``), at DEBUG and on retries.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)

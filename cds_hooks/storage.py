@@ -39,11 +39,18 @@ audit_table = Table(
     Column("hook", String(100), nullable=False),
     Column("issuer", String(500)),
     Column("tenant", String(200)),
-    Column("outcome", String(40), nullable=False),     # e.g. the verdict, "no-cards", or an error status
+    Column("outcome", String(200), nullable=False),    # e.g. the verdict(s), "no-cards", or an error status
     Column("card_uuids", Text, nullable=False),        # JSON list
     Column("knowledge_version", String(50)),
     Column("duration_ms", Float, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# One row per card shown: feedback joins here on card_uuid (SQL join, no JSON functions needed).
+audit_card_table = Table(
+    "cds_audit_card", metadata,
+    Column("audit_id", Integer, nullable=False, index=True),
+    Column("card_uuid", String(200), nullable=False, index=True),
 )
 
 jti_table = Table(
@@ -55,6 +62,11 @@ jti_table = Table(
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _clip(value: str | None, column: Column) -> str | None:
+    length = getattr(column.type, "length", None)
+    return value[:length] if isinstance(value, str) and length else value
 
 
 class Store:
@@ -107,11 +119,18 @@ class Store:
     def add_audit(self, *, hook_instance: str, service_id: str, hook: str, outcome: str, card_uuids: list[str],
                   knowledge_version: str | None, duration_ms: float, issuer: str | None = None,
                   tenant: str | None = None) -> None:
+        """One record per invocation; strings are clipped to their columns so an odd value never fails the call
+        (PostgreSQL enforces VARCHAR lengths, SQLite does not)."""
+        values = {"hook_instance": hook_instance, "service_id": service_id, "hook": hook, "issuer": issuer,
+                  "tenant": tenant, "outcome": outcome, "knowledge_version": knowledge_version}
+        values = {name: _clip(value, audit_table.c[name]) for name, value in values.items()}
         with self.engine.begin() as conn:
-            conn.execute(insert(audit_table).values(
-                hook_instance=hook_instance, service_id=service_id, hook=hook, issuer=issuer, tenant=tenant,
-                outcome=outcome, card_uuids=json.dumps(card_uuids), knowledge_version=knowledge_version,
-                duration_ms=duration_ms, created_at=_now()))
+            audit_id = conn.execute(insert(audit_table).values(
+                **values, card_uuids=json.dumps(card_uuids), duration_ms=duration_ms,
+                created_at=_now())).inserted_primary_key[0]
+            if card_uuids:
+                conn.execute(insert(audit_card_table), [
+                    {"audit_id": audit_id, "card_uuid": _clip(u, audit_card_table.c.card_uuid)} for u in card_uuids])
 
     def audit_for(self, hook_instance: str) -> list[dict]:
         with self.engine.connect() as conn:
@@ -119,16 +138,31 @@ class Store:
                                 .order_by(audit_table.c.id)).mappings().all()
         return [{**dict(r), "card_uuids": json.loads(r["card_uuids"])} for r in rows]
 
-    def purge_audit(self, older_than: timedelta) -> int:
+    def audit_for_card(self, card_uuid: str) -> list[dict]:
+        """The invocation(s) that showed this card: what feedback on it is joined to."""
+        joined = audit_table.join(audit_card_table, audit_card_table.c.audit_id == audit_table.c.id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(audit_table).select_from(joined)
+                                .where(audit_card_table.c.card_uuid == card_uuid)
+                                .order_by(audit_table.c.id)).mappings().all()
+        return [{**dict(r), "card_uuids": json.loads(r["card_uuids"])} for r in rows]
+
+    def purge_audit(self, older_than: timedelta, *, now: datetime | None = None) -> int:
+        """Delete audit records created more than ``older_than`` before ``now``. :return: records deleted."""
+        cutoff = (now or _now()) - older_than
+        old = select(audit_table.c.id).where(audit_table.c.created_at < cutoff)
         with self.engine.begin() as conn:
-            return conn.execute(delete(audit_table).where(audit_table.c.created_at < _now() - older_than)).rowcount
+            conn.execute(delete(audit_card_table).where(audit_card_table.c.audit_id.in_(old)))
+            return conn.execute(delete(audit_table).where(audit_table.c.created_at < cutoff)).rowcount
 
     # ------------------------------------------------------------------ JWT replay cache
 
-    def remember_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
-        """Record a token id. :return: False when it was already seen and has not expired (a replay)."""
+    def remember_jti(self, issuer: str, jti: str, expires_at: datetime, *, now: datetime | None = None) -> bool:
+        """Record a token id until ``expires_at``. :return: False when it was already seen and has not expired
+        (a replay). The unique key makes two replicas racing on one token end in one success, one refusal.
+        """
         key = hashlib.sha256(f"{issuer}\n{jti}".encode()).hexdigest()
-        now = _now()
+        now = now or _now()
         with self.engine.begin() as conn:
             conn.execute(delete(jti_table).where(jti_table.c.expires_at < now))
         try:

@@ -5,7 +5,7 @@
 | CDS_PRODUCTION | 0 | production mode: https-only FHIR, no private addresses, trusted clients required |
 | DATABASE_URL | sqlite:///instance/cds.sqlite3 | feedback, audit and JWT replay cache (PostgreSQL URL in production) |
 | SITE_KNOWLEDGE | (none) | path of the site's knowledge override YAML |
-| CDS_PUBLIC_BASE_URL | (request host) | the public URL clients call; JWT `aud` is checked against it |
+| CDS_PUBLIC_BASE_URL | (request host) | the public URL clients call; JWT `aud` is checked against it (https, required in production) |
 | CDS_MAX_BODY_BYTES | 10000000 | larger hook requests get 413 |
 | CDS_PREFETCH_DEADLINE_S | 0.4 | one deadline for all FHIR fetches of a request |
 | CDS_FHIR_TIMEOUT_S | 0.4 | per FHIR HTTP call (also cut by the deadline) |
@@ -14,10 +14,10 @@
 | CDS_ALLOW_HTTP_FHIR | 1 outside production | accept an http fhirServer |
 | CDS_ALLOW_PRIVATE_FHIR | 1 outside production | accept a loopback/private fhirServer address |
 | CDS_AUTH_DISABLED | 0 | turn client JWT checks off (development only; logged loudly; refused in production) |
-| CDS_TRUSTED_CLIENTS | (none) | YAML file of trusted CDS clients (iss, JWKS, tenants, FHIR hosts) |
+| CDS_TRUSTED_CLIENTS | (none) | YAML file of trusted CDS clients (iss, JWKS, tenants, FHIR hosts): docs/threat-model.md |
 | CDS_JWT_LEEWAY_S | 60 | clock leeway for exp/iat/nbf |
-| CDS_CORS_ORIGINS | (none) | comma-separated browser origins allowed to call the service |
-| CDS_AUDIT_RETENTION_DAYS | 365 | audit records older than this are purged |
+| CDS_CORS_ORIGINS | (none) | comma-separated browser origins (`https://host[:port]`) allowed to call the service; `*` refused in production; never with credentials |
+| CDS_AUDIT_RETENTION_DAYS | 365 | audit records older than this are purged at start-up and by `service.app.purge_expired_audit` (0: kept) |
 | LOG_LEVEL | INFO | |
 """
 

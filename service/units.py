@@ -6,6 +6,7 @@ An unknown or incompatible unit gives None: the caller reports "unreadable unit"
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -43,27 +44,44 @@ def _unit(spelling: str) -> pint.Unit | pint.Quantity | None:
     return _UREG.parse_expression(expression)
 
 
-def quantity_value(quantity: Any) -> tuple[float, str] | None:
-    """(value, unit spelling) of a FHIR Quantity model or dict; UCUM ``code`` preferred over ``unit``."""
+def quantity_value(quantity: Any) -> tuple[float | None, str] | None:
+    """(value, unit spelling) of a FHIR Quantity model or dict; UCUM ``code`` preferred over ``unit``.
+
+    The value is None when it is not a finite number (a string, NaN, infinity): the caller reports it.
+    """
     if quantity is None:
         return None
     get = quantity.get if isinstance(quantity, dict) else (lambda name: getattr(quantity, name, None))
     value = get("value")
     if value is None or isinstance(value, bool):
         return None
-    unit = get("code") or get("unit") or ""
-    return float(value) if isinstance(value, (int, float, Decimal)) else None, unit
+    unit = next((u for u in (get("code"), get("unit")) if isinstance(u, str) and u), "")
+    return _finite(value), unit
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def convert(value: float, unit: str, target: str) -> float | None:
     """``value`` in ``unit`` expressed in ``target`` (both UCUM codes or known spellings), or None."""
-    source_unit, target_unit = _unit(unit or ""), _unit(target)
-    if source_unit is None or target_unit is None or value is None:
+    number = _finite(value)
+    if number is None or not isinstance(unit, str) or not isinstance(target, str):
+        return None  # a value that is not a finite number, or a unit that is not text, is unreadable
+    source_unit, target_unit = _unit(unit), _unit(target)
+    if source_unit is None or target_unit is None:
         return None
     try:
-        return float((value * source_unit).to(target_unit).magnitude / _magnitude(target_unit))
-    except (pint.DimensionalityError, pint.UndefinedUnitError):
+        converted = float((number * source_unit).to(target_unit).magnitude / _magnitude(target_unit))
+    except (pint.DimensionalityError, pint.UndefinedUnitError, OverflowError):
         return None
+    return converted if math.isfinite(converted) else None
 
 
 def _magnitude(unit: Any) -> float:
@@ -71,4 +89,4 @@ def _magnitude(unit: Any) -> float:
 
 
 def known(unit: str | None) -> bool:
-    return _unit(unit or "") is not None
+    return isinstance(unit, str) and _unit(unit) is not None
