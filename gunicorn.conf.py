@@ -14,3 +14,13 @@ preload_app = False  # each worker builds its own app (thread pools and DB pools
 accesslog = None     # the app logs one structured line per call; URLs carry no PHI but stay out anyway
 errorlog = "-"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+
+
+def post_worker_init(worker):
+    """Freeze the start-up heap (knowledge, models, imports) out of the garbage collector's scans and collect
+    young objects less often: a multi-MB hook request allocates ~10^5 containers, and without this each one
+    triggers full collections that re-scan the whole heap (measured in bench/RESULTS.md)."""
+    import gc
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)

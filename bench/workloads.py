@@ -15,11 +15,10 @@ from __future__ import annotations
 import json
 import random
 import re
-import uuid
 from datetime import datetime, timezone
 
 from .fhirgen import (FILLER_CONDITIONS, FILLER_DRUGS, FILLER_LABS, FILLER_PROCEDURES, FILLER_VITALS, ICD10,
-                      LOINC, SNOMED, Maker, concept)
+                      SNOMED, Maker, concept)
 
 SEED = 20261125
 PATIENT_ID = "bench-patient-1"

@@ -19,5 +19,5 @@ __all__ = [
     "FhirClient", "FhirLimits", "FhirServerRefused", "HookRequest", "HookResponse", "Indicator", "Link", "LinkType",
     "MethodNotAllowed", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Prefetched", "PrefetchFulfiller",
     "SelectionBehavior", "ServiceDefinition", "ServiceRegistry", "Source", "Suggestion", "TemplateError",
-    "Unauthorized", "UnsupportedMediaType", "load_hook_request", "new_uuid", "render_template", "validate_response",
+    "Unauthorized", "UnsupportedMediaType", "UrlPolicy", "load_hook_request", "new_uuid", "render_template", "validate_response",
 ]

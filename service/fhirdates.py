@@ -59,20 +59,27 @@ def to_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
 def effective_time(resource: Any) -> datetime | None:
-    """When an Observation/Condition/Procedure/MedicationRequest/MedicationAdministration speaks of."""
+    """When an Observation/Condition/Procedure/MedicationRequest/MedicationAdministration speaks of.
+
+    Accepts a fhir.resources model or the raw JSON dict, and gives the same answer for both.
+    """
     for name in ("effectiveDateTime", "effectiveInstant", "performedDateTime", "onsetDateTime",
                  "recordedDate", "authoredOn"):
-        found = to_datetime(getattr(resource, name, None))
+        found = to_datetime(_field(resource, name))
         if found:
             return found
     for name in ("effectivePeriod", "performedPeriod", "onsetPeriod"):
-        period = getattr(resource, name, None)
+        period = _field(resource, name)
         if period is not None:
-            found = to_datetime(getattr(period, "start", None)) or to_datetime(getattr(period, "end", None))
+            found = to_datetime(_field(period, "start")) or to_datetime(_field(period, "end"))
             if found:
                 return found
-    return to_datetime(getattr(resource, "issued", None))
+    return to_datetime(_field(resource, "issued"))
 
 
 def age_in_years_bounds(birth: Any, on: date) -> tuple[int, int] | None:

@@ -5,6 +5,10 @@ Building it is where raw JSON stops. For every resource from prefetch, fetches a
 2. keep only this patient's records: another patient's record in a Bundle is counted and never used;
 3. validate with fhir.resources; a resource that fails is left out of the decision and listed in
    ``unreadable`` (type, id and the failing field, never its value) so the card can name it.
+
+Observations, the bulk of a long chart, are validated lazily: ``observations_in`` returns them newest first
+and validates each one only when a rule reads that far (most rules read the newest result or two). So an
+unreadable Observation is reported when a rule tried to read it, and one no rule needed costs nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable, Iterator, Sequence
 
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
@@ -67,12 +71,71 @@ class Relevance:
                    union(PROCEDURE_SETS))
 
 
+class Lazy(Sequence):
+    """A read-only sequence computed from an iterator on demand: indexing or iterating only as far as needed."""
+
+    def __init__(self, items: Iterable):
+        self._source = iter(items)
+        self._done: list = []
+
+    def _fill(self, count: int | None) -> None:
+        while count is None or len(self._done) < count:
+            try:
+                self._done.append(next(self._source))
+            except StopIteration:
+                return
+
+    def __iter__(self) -> Iterator:
+        position = 0
+        while True:
+            if position >= len(self._done):
+                self._fill(position + 1)
+                if position >= len(self._done):
+                    return
+            yield self._done[position]
+            position += 1
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            self._fill(None if index.stop is None or index.stop < 0 or (index.start or 0) < 0 else index.stop)
+        else:
+            self._fill(None if index < 0 else index + 1)
+        return self._done[index]
+
+    def __len__(self) -> int:
+        self._fill(None)
+        return len(self._done)
+
+    def __bool__(self) -> bool:
+        self._fill(1)
+        return bool(self._done)
+
+    def __add__(self, other) -> list:
+        return list(self) + list(other)
+
+    def __radd__(self, other) -> list:
+        return list(other) + list(self)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, (list, tuple, Lazy)) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self._done!r}{', ...' if self._source is not None else ''})"
+
+
+@dataclass(frozen=True)
+class _PendingObservation:
+    raw: dict
+    codes: frozenset[tuple[str, str]]   # the code's and every component code's (system, code)
+    status: str | None
+    when: datetime | None
+
+
 @dataclass
 class PatientRecord:
     patient_id: str
     now: datetime
     patient: Patient | None = None
-    observations: list[Observation] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     medication_requests: list[MedicationRequest] = field(default_factory=list)   # history and active
     administrations: list[MedicationAdministration] = field(default_factory=list)
@@ -86,15 +149,29 @@ class PatientRecord:
     # Kinds of data the EHR could not give us (see services.UNAVAILABLE_KINDS): their absence proves nothing.
     unavailable: frozenset[str] = frozenset()
 
+    pending_observations: list[_PendingObservation] = field(default_factory=list, repr=False)
+    _validated: dict[int, Observation | None] = field(default_factory=dict, repr=False)
+
     # ------------------------------------------------------------------ queries the rules use
 
-    def observations_in(self, value_set: ValueSet, *, statuses: Iterable[str] | None = None) -> list[Observation]:
-        """Observations whose code (or a component's code) is in ``value_set``, newest first."""
+    @property
+    def observations(self) -> list[Observation]:
+        """Every readable Observation (validates all of them: the rules use ``observations_in``)."""
+        return [m for m in (self._observation(p) for p in self.pending_observations) if m is not None]
+
+    def observations_in(self, value_set: ValueSet, *, statuses: Iterable[str] | None = None) -> Lazy:
+        """Observations whose code (or a component's code) is in ``value_set``, newest first, validated lazily."""
         wanted = set(statuses) if statuses else None
-        found = [o for o in self.observations
-                 if (value_set.matches(o.code) or any(value_set.matches(c.code) for c in o.component or ()))
-                 and (wanted is None or o.status in wanted)]
-        return newest_first(found)
+        candidates = [p for p in self.pending_observations
+                      if p.codes & value_set.codes and (wanted is None or p.status in wanted)]
+        candidates.sort(key=lambda p: p.when or _UNDATED, reverse=True)
+        return Lazy(m for m in (self._observation(p) for p in candidates) if m is not None)
+
+    def _observation(self, pending: _PendingObservation) -> Observation | None:
+        key = id(pending.raw)
+        if key not in self._validated:
+            self._validated[key] = _validate(self, pending.raw, "Observation")
+        return self._validated[key]
 
     def conditions_in(self, value_set: ValueSet) -> list[Condition]:
         """Conditions coded in ``value_set``, newest first, without entered-in-error or refuted ones."""
@@ -156,11 +233,23 @@ def _raw_codes(concept: Any) -> set[tuple[str, str]]:
     return {(s or "", c or "") for s, c in codings(concept)} if isinstance(concept, dict) else set()
 
 
+def _has_code(concept: Any, codes: frozenset[tuple[str, str]]) -> bool:
+    """Whether a raw CodeableConcept carries one of ``codes``: the hot path over every resource of a chart."""
+    if not isinstance(concept, dict):
+        return False
+    for coding in _list(concept.get("coding")):
+        if isinstance(coding, dict):
+            system, code = coding.get("system"), coding.get("code")
+            if isinstance(system, str) and isinstance(code, str) and (system, code) in codes:
+                return True
+    return False
+
+
 def _observation_relevant(raw: dict, rel: Relevance) -> bool:
-    if _raw_codes(raw.get("code")) & rel.observation_codes:
+    if _has_code(raw.get("code"), rel.observation_codes):
         return True
-    return any(_raw_codes(c.get("code")) & rel.observation_codes
-               for c in raw.get("component") or () if isinstance(c, dict))
+    return any(_has_code(c.get("code"), rel.observation_codes)
+               for c in _list(raw.get("component")) if isinstance(c, dict))
 
 
 def _medication_relevant(raw: dict, rel: Relevance, raw_medications: dict[str, dict]) -> bool:
@@ -173,7 +262,7 @@ def _medication_relevant(raw: dict, rel: Relevance, raw_medications: dict[str, d
         concept = medication.get("code")
     if not isinstance(concept, dict):
         return True  # malformed: keep so that validation reports it
-    if _raw_codes(concept) & rel.medication_codes:
+    if _has_code(concept, rel.medication_codes):
         return True
     text = " ".join([str(concept.get("text") or "")] +
                     [str(c.get("display") or "") for c in concept.get("coding") or () if isinstance(c, dict)]).lower()
@@ -194,7 +283,6 @@ def _reason(exc: Exception) -> str:
 
 def build_record(resources: Iterable[dict], draft_orders: Iterable[dict], *, patient_id: str, now: datetime,
                  relevance: Relevance, selections: Iterable[str] | None = None,
-                 extra_medications: Callable[[str], dict | None] | None = None,
                  unavailable: Iterable[str] = ()) -> PatientRecord:
     """Build the record from raw resources (prefetch and fetches) and the hook's draft orders."""
     record = PatientRecord(patient_id=patient_id, now=now,
@@ -207,11 +295,7 @@ def build_record(resources: Iterable[dict], draft_orders: Iterable[dict], *, pat
     seen: set[str] = set()
 
     def validate(raw: dict, kind: str):
-        try:
-            return MODELS[kind].model_validate(raw)
-        except Exception as exc:  # noqa: BLE001 - any failure makes the record unreadable, never a 500
-            record.unreadable.append(Unreadable(reference_of(raw), _reason(exc)))
-            return None
+        return _validate(record, raw, kind)
 
     for key, raw in raw_medications.items():
         model = validate(raw, "Medication")
@@ -242,6 +326,11 @@ def build_record(resources: Iterable[dict], draft_orders: Iterable[dict], *, pat
             else:
                 record.other_patients_ignored += 1
             continue
+        if kind == "Observation":
+            if identity:
+                seen.add(identity)
+            record.pending_observations.append(_pending(raw))
+            continue
         model = validate(raw, kind)
         if model is None:
             continue
@@ -259,40 +348,44 @@ def build_record(resources: Iterable[dict], draft_orders: Iterable[dict], *, pat
         model = validate(raw, "MedicationRequest")
         if model is not None:
             record.draft_orders.append(model)
-    _resolve_missing_medications(record, extra_medications)
     return record
+
+
+def _validate(record: PatientRecord, raw: dict, kind: str):
+    try:
+        return MODELS[kind].model_validate(raw)
+    except Exception as exc:  # noqa: BLE001 - any failure makes the record unreadable, never a 500
+        record.unreadable.append(Unreadable(reference_of(raw), _reason(exc)))
+        return None
+
+
+def _list(value: Any) -> list:
+    """A raw JSON array, or nothing: malformed shapes are left for validation to report."""
+    return value if isinstance(value, list) else []
+
+
+def _pending(raw: dict) -> _PendingObservation:
+    codes = _raw_codes(raw.get("code"))
+    for component in _list(raw.get("component")):
+        if isinstance(component, dict):
+            codes |= _raw_codes(component.get("code"))
+    status = raw.get("status") if isinstance(raw.get("status"), str) else None
+    return _PendingObservation(raw, frozenset(codes), status, effective_time(raw))
 
 
 def _relevant(kind: str, raw: dict, rel: Relevance, raw_medications: dict) -> bool:
     if kind == "Observation":
         return _observation_relevant(raw, rel)
     if kind == "Condition":
-        return bool(_raw_codes(raw.get("code")) & rel.condition_codes)
+        return _has_code(raw.get("code"), rel.condition_codes)
     if kind in ("MedicationRequest", "MedicationAdministration"):
         return _medication_relevant(raw, rel, raw_medications)
     if kind in ("Procedure", "ServiceRequest"):
-        return bool(_raw_codes(raw.get("code")) & rel.procedure_codes)
+        return _has_code(raw.get("code"), rel.procedure_codes)
     return False
 
 
 def _bucket(record: PatientRecord, kind: str) -> list:
-    return {"Observation": record.observations, "Condition": record.conditions,
+    return {"Condition": record.conditions,
             "MedicationRequest": record.medication_requests, "MedicationAdministration": record.administrations,
             "Procedure": record.procedures, "ServiceRequest": record.service_requests}[kind]
-
-
-def _resolve_missing_medications(record: PatientRecord, fetch: Callable[[str], dict | None] | None) -> None:
-    """Read ``Medication/x`` from the FHIR server for draft orders that reference an unknown Medication."""
-    if fetch is None:
-        return
-    for order in record.draft_orders:
-        reference = _relative(getattr(order.medicationReference, "reference", None) or "")
-        if not reference.startswith("Medication/") or reference in record.medications:
-            continue
-        raw = fetch(reference)
-        if raw is None:
-            continue
-        try:
-            record.medications[reference] = Medication.model_validate(raw)
-        except Exception as exc:  # noqa: BLE001
-            record.unreadable.append(Unreadable(reference, _reason(exc)))

@@ -22,7 +22,6 @@ def _is_deceased(record: PatientRecord) -> bool:
 
 def _base(record: PatientRecord, knowledge: Knowledge, course, failures: dict[str, str]) -> Assessment:
     assessment = Assessment(knowledge.version, assess_eligibility(record, knowledge, course))
-    assessment.unreadable = [f"{u.reference}: {u.reason}" for u in record.unreadable]
     by_reason: dict[str, list[str]] = {}
     for key, reason in sorted(failures.items()):
         by_reason.setdefault(reason, []).append(key)
@@ -45,6 +44,7 @@ def evaluate_orders(record: PatientRecord, knowledge: Knowledge, failures: dict[
         assessment.dosing = assess_dosing(record, knowledge, order, course)
         assessment.premedication = assess_premedication(record, knowledge, order, assessment.dosing)
         assessment.safety = assess_safety(record, knowledge, order, course, assessment.dosing)
+        assessment.unreadable = _unreadable(record)  # after the rules: Observations are read lazily
         cards += order_cards(assessment, knowledge)
         verdicts.append(assessment.verdict.value)
     return HookResponse(cards=tuple(cards), outcome=",".join(sorted(set(verdicts))),
@@ -57,12 +57,17 @@ def evaluate_chart(record: PatientRecord, knowledge: Knowledge, failures: dict[s
     course = build_course(record, knowledge)
     assessment = _base(record, knowledge, course, failures)
     assessment.safety = assess_safety(record, knowledge, None, course, None)
+    assessment.unreadable = _unreadable(record)
     diagnosis = assessment.eligibility.criteria["diagnosis"]
     has_all = diagnosis.status is Status.MET or bool(
         record.conditions_in(knowledge.vs("all-lineage-unstated")) or record.conditions_in(knowledge.vs("b-all")))
     cards = patient_view_cards(assessment, knowledge, has_all_diagnosis=has_all)
     return HookResponse(cards=tuple(cards), outcome=assessment.verdict.value if has_all else "no-all-diagnosis",
                         log_fields=_counts(record))
+
+
+def _unreadable(record: PatientRecord) -> list[str]:
+    return [f"{u.reference}: {u.reason}" for u in record.unreadable]
 
 
 def _counts(record: PatientRecord) -> dict:

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Callable
 
 from cds_hooks import HookRequest, HookResponse, Prefetched, ServiceRegistry
-from cds_hooks.errors import FhirAccessError
 
 from .knowledge import Knowledge
 from .patient import CONDITION_SETS, Relevance, build_record
@@ -94,17 +93,11 @@ def register_services(registry: ServiceRegistry, knowledge: Knowledge, clock: Ca
     relevance = Relevance.from_knowledge(knowledge)
 
     def record_for(request: HookRequest, data: Prefetched):
-        fetch = None
-        if data.client is not None:
-            def fetch(reference: str) -> dict | None:
-                try:
-                    return data.client.get(reference)
-                except FhirAccessError:
-                    return None
+        # Medications named by draft orders' medicationReference arrive in ``data`` (read in the prefetch batch).
         selections = request.context.get("selections") if request.hook == "order-select" else None
         unavailable = {UNAVAILABLE_KINDS[key] for key in data.failures if key in UNAVAILABLE_KINDS}
         return build_record(data.resources(), _draft_resources(request), patient_id=request.patient_id or "",
-                            now=clock(), relevance=relevance, selections=selections, extra_medications=fetch,
+                            now=clock(), relevance=relevance, selections=selections,
                             unavailable=unavailable)
 
     @registry.service(

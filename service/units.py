@@ -75,8 +75,8 @@ def convert(value: float, unit: str, target: str) -> float | None:
     if number is None or not isinstance(unit, str) or not isinstance(target, str):
         return None  # a value that is not a finite number, or a unit that is not text, is unreadable
     source_unit, target_unit = _unit(unit), _unit(target)
-    if source_unit is None or target_unit is None:
-        return None
+    if source_unit is None or target_unit is None or source_unit.dimensionality != target_unit.dimensionality:
+        return None  # checked first: pint's DimensionalityError would keep a traceback cycle alive until GC
     try:
         converted = float((number * source_unit).to(target_unit).magnitude / _magnitude(target_unit))
     except (pint.DimensionalityError, pint.UndefinedUnitError, OverflowError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 HERE = Path(__file__).parent
 FILES = ("core.yaml", "eligibility.yaml", "dosing.yaml", "safety.yaml")
@@ -129,12 +129,15 @@ def codings(concept: Any) -> Iterable[tuple[str | None, str | None]]:
     if concept is None:
         return ()
     items = concept.get("coding") if isinstance(concept, dict) else getattr(concept, "coding", None)
+    if not isinstance(items, (list, tuple)):
+        return ()  # raw JSON of the wrong shape: validation reports it
     pairs = []
-    for coding in items or ():
+    for coding in items:
         if isinstance(coding, dict):
-            pairs.append((coding.get("system"), coding.get("code")))
+            system, code = coding.get("system"), coding.get("code")
         else:
-            pairs.append((getattr(coding, "system", None), getattr(coding, "code", None)))
+            system, code = getattr(coding, "system", None), getattr(coding, "code", None)
+        pairs.append((system if isinstance(system, str) else None, code if isinstance(code, str) else None))
     return pairs
 
 

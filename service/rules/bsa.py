@@ -14,7 +14,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from ..fhirdates import age_in_years_bounds, effective_time, fmt_date
 from ..knowledge import Knowledge
-from ..patient import PatientRecord, reference_of
+from ..patient import Lazy, PatientRecord, reference_of
 from ..units import convert, quantity_value
 
 FINAL = ("final", "amended", "corrected")
@@ -91,8 +91,8 @@ def latest_measurement(record: PatientRecord, knowledge: Knowledge, kind: str, w
     """(the newest final measurement within its window, the one before it, why there is none)."""
     value_set = knowledge.vs(f"body-{kind}")
     target = "cm" if kind == "height" else "kg"
-    dated = [(o, effective_time(o)) for o in record.observations_in(value_set, statuses=FINAL)]
-    dated = [(o, when) for o, when in dated if when is not None and when <= record.now]
+    dated = Lazy((o, when) for o in record.observations_in(value_set, statuses=FINAL)
+                 if (when := effective_time(o)) is not None and when <= record.now)
     if not dated:
         return None, None, f"no final {kind} on record"
     readings = []

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from ..fhirdates import effective_time, fmt_date
 from ..knowledge import Knowledge, codings
-from ..patient import PatientRecord, reference_of
+from ..patient import Lazy, PatientRecord, reference_of
 from ..units import convert, quantity_value
 
 RESULT_STATUSES = ("final", "amended", "corrected")
@@ -79,7 +79,7 @@ def _valued(observation, value_set):
 def results(record: PatientRecord, knowledge: Knowledge, vs_id: str, limit: datetime) -> list:
     """Final/amended/corrected results of a value set taken at or before ``limit``, newest first; undated ones out."""
     found = record.observations_in(knowledge.vs(vs_id), statuses=RESULT_STATUSES)
-    return [o for o in found if (effective_time(o) or limit + timedelta(days=1)) <= limit]
+    return Lazy(o for o in found if (effective_time(o) or limit + timedelta(days=1)) <= limit)
 
 
 def lab(record: PatientRecord, knowledge: Knowledge, vs_id: str, name: str, unit: str, days: int,

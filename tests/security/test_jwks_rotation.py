@@ -9,7 +9,6 @@ import responses
 
 from cds_hooks.auth import JwksCache, JwtAuthenticator, MemoryReplayCache, clients_from
 from cds_hooks.errors import Unauthorized
-from tests.builders import NOW
 from tests.security.tokens import ISSUER, JKU, ORDER_AUD, Signer, jwks
 
 

@@ -19,7 +19,7 @@ from cds_hooks.auth import JwtAuthenticator, MemoryReplayCache, clients_from
 from cds_hooks.errors import Unauthorized
 from cds_hooks.storage import Store
 from tests.builders import NOW
-from tests.security.tokens import (DISCOVERY_AUD, ISSUER, JKU, ORDER_AUD, SPEC_AUD, SPEC_EXP, SPEC_ISSUER, SPEC_JKU,
+from tests.security.tokens import (DISCOVERY_AUD, ISSUER, ORDER_AUD, SPEC_AUD, SPEC_EXP, SPEC_ISSUER, SPEC_JKU,
                                    SPEC_JWKS, SPEC_TOKEN, Signer)
 
 T = int(NOW.timestamp())

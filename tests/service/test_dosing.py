@@ -6,8 +6,6 @@ The adult used throughout is 170 cm / 70 kg: Mosteller BSA 1.82 m2, so 0.8 mg/m2
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -22,13 +20,11 @@ from tests.builders import (NOW, PATIENT_ID, SNOMED, concept, condition, medicat
                             patient)
 
 KNOWLEDGE = load_knowledge()
-SCHEMA_PATHS = (Path(__file__).parents[2] / "contracts" / "assessment.schema.json",
-                Path("/work/shared/contracts/assessment.schema.json"))
+from tests.contract import SCHEMA  # noqa: E402
 
 
 def assessment_schema() -> dict:
-    """The contract: the repository's copy once it exists, else the shared one."""
-    return json.loads(next(p for p in SCHEMA_PATHS if p.exists()).read_text())
+    return SCHEMA
 
 BODY = (observation("8302-2", value=170, unit="cm", when="2026-11-01"),
         observation("29463-7", value=70, unit="kg", when="2026-11-24"))

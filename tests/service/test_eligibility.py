@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from service.assessment import Status, Verdict
-from tests.builders import ICD10, SNOMED, condition, observation, patient
+from tests.builders import SNOMED, condition, observation, patient
 from tests.service.eligibility_support import KNOWLEDGE, assess, criterion
 
 ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"

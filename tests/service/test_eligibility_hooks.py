@@ -8,7 +8,6 @@ assessment valid against contracts/assessment.schema.json.
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import jsonschema
@@ -20,7 +19,7 @@ from tests.builders import RXNORM, bundle, hook_request, medication_request
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "eligibility"
-SCHEMA = json.loads((ROOT / "contracts" / "assessment.schema.json").read_text())
+from tests.contract import SCHEMA  # noqa: E402
 ORDER_SERVICE, SCREENING_SERVICE = "inotuzumab-order-check", "inotuzumab-patient-screening"
 
 

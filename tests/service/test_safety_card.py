@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -20,7 +18,7 @@ from tests.service.test_safety_support import (ALT, AST, BILIRUBIN, BLASTS, PLAT
 
 __all__ = ["knowledge"]  # the session fixture, imported for pytest
 
-SCHEMA = json.loads(Path("/work/shared/contracts/assessment.schema.json").read_text(encoding="utf-8"))
+from tests.contract import SCHEMA  # noqa: E402
 ORDER_SERVICE, SCREENING_SERVICE = "/cds-services/inotuzumab-order-check", "/cds-services/inotuzumab-patient-screening"
 
 
