@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
-from sqlalchemy import (Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, delete,
+from sqlalchemy import (Column, event, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, delete,
                         insert, select, text)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -69,12 +69,24 @@ def _clip(value: str | None, column: Column) -> str | None:
     return value[:length] if isinstance(value, str) and length else value
 
 
+def _sqlite_wal(connection, _record) -> None:
+    """Write-ahead logging: readers never block the writer, so several workers share one file; with
+    synchronous=NORMAL a commit no longer waits for a disk flush (a crash can lose the last commits, never
+    corrupt the file: acceptable for an audit trail whose production home is PostgreSQL)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class Store:
     def __init__(self, url: str, *, create: bool = True):
         kwargs: dict = {"pool_pre_ping": True, "future": True} if not url.startswith("sqlite") else {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
         self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite") and ":memory:" not in url:
+            event.listen(self.engine, "connect", _sqlite_wal)
         if create:
             metadata.create_all(self.engine)
 

@@ -61,14 +61,16 @@ class Relevance:
     medication_codes: frozenset[tuple[str, str]]
     medication_names: tuple[str, ...]
     procedure_codes: frozenset[tuple[str, str]]
+    bare_codes: frozenset[str] = frozenset()   # every code above without its system: a quick first reject
 
     @classmethod
     def from_knowledge(cls, knowledge: Knowledge) -> "Relevance":
         def union(ids: Iterable[str]) -> frozenset:
             return frozenset(code for vs_id in ids for code in knowledge.vs(vs_id).codes)
         names = tuple(n for vs_id in MEDICATION_SETS for n in knowledge.vs(vs_id).names)
-        return cls(union(OBSERVATION_SETS), union(CONDITION_SETS), union(MEDICATION_SETS), names,
-                   union(PROCEDURE_SETS))
+        sets = (union(OBSERVATION_SETS), union(CONDITION_SETS), union(MEDICATION_SETS), union(PROCEDURE_SETS))
+        bare = frozenset(code for pairs in sets for _, code in pairs)
+        return cls(sets[0], sets[1], sets[2], names, sets[3], bare)
 
 
 class Lazy(Sequence):
@@ -233,23 +235,27 @@ def _raw_codes(concept: Any) -> set[tuple[str, str]]:
     return {(s or "", c or "") for s, c in codings(concept)} if isinstance(concept, dict) else set()
 
 
-def _has_code(concept: Any, codes: frozenset[tuple[str, str]]) -> bool:
+def _has_code(concept: Any, codes: frozenset[tuple[str, str]], bare: frozenset[str]) -> bool:
     """Whether a raw CodeableConcept carries one of ``codes``: the hot path over every resource of a chart."""
     if not isinstance(concept, dict):
         return False
-    for coding in _list(concept.get("coding")):
+    coding_list = concept.get("coding")
+    if not isinstance(coding_list, list):
+        return False
+    for coding in coding_list:
         if isinstance(coding, dict):
-            system, code = coding.get("system"), coding.get("code")
-            if isinstance(system, str) and isinstance(code, str) and (system, code) in codes:
+            code = coding.get("code")
+            if isinstance(code, str) and code in bare and (coding.get("system"), code) in codes:
                 return True
     return False
 
 
-def _observation_relevant(raw: dict, rel: Relevance) -> bool:
-    if _has_code(raw.get("code"), rel.observation_codes):
+def _observation_relevant(raw: dict, rel: Relevance, _medications: dict | None = None) -> bool:
+    if _has_code(raw.get("code"), rel.observation_codes, rel.bare_codes):
         return True
-    return any(_has_code(c.get("code"), rel.observation_codes)
-               for c in _list(raw.get("component")) if isinstance(c, dict))
+    components = raw.get("component")
+    return isinstance(components, list) and any(
+        _has_code(c.get("code"), rel.observation_codes, rel.bare_codes) for c in components if isinstance(c, dict))
 
 
 def _medication_relevant(raw: dict, rel: Relevance, raw_medications: dict[str, dict]) -> bool:
@@ -262,7 +268,7 @@ def _medication_relevant(raw: dict, rel: Relevance, raw_medications: dict[str, d
         concept = medication.get("code")
     if not isinstance(concept, dict):
         return True  # malformed: keep so that validation reports it
-    if _has_code(concept, rel.medication_codes):
+    if _has_code(concept, rel.medication_codes, rel.bare_codes):
         return True
     text = " ".join([str(concept.get("text") or "")] +
                     [str(c.get("display") or "") for c in concept.get("coding") or () if isinstance(c, dict)]).lower()
@@ -304,21 +310,15 @@ def build_record(resources: Iterable[dict], draft_orders: Iterable[dict], *, pat
 
     for raw in raw_list:
         kind = raw.get("resourceType")
-        if kind not in MODELS or kind == "Medication":
+        if kind == "Patient":
+            _take_patient(record, raw, validate)
             continue
+        relevant = _RELEVANT.get(kind)
+        if relevant is None or not relevant(raw, relevance, raw_medications):
+            continue  # most of a long chart stops here, before any string is built or model validated
         identity = f"{kind}/{raw.get('id')}" if raw.get("id") else None
         if identity and identity in seen:
             continue  # the same record from two prefetch keys
-        if kind == "Patient":
-            if raw.get("id") == patient_id:
-                record.patient = validate(raw, kind) or record.patient
-            else:
-                record.other_patients_ignored += 1
-            if identity:
-                seen.add(identity)
-            continue
-        if not _relevant(kind, raw, relevance, raw_medications):
-            continue
         subject = _subject_id(raw)
         if subject != patient_id:
             if subject is None:
@@ -327,16 +327,14 @@ def build_record(resources: Iterable[dict], draft_orders: Iterable[dict], *, pat
                 record.other_patients_ignored += 1
             continue
         if kind == "Observation":
-            if identity:
-                seen.add(identity)
-            record.pending_observations.append(_pending(raw))
-            continue
-        model = validate(raw, kind)
-        if model is None:
-            continue
+            record.pending_observations.append(_pending(raw))  # validated when a rule reads it
+        else:
+            model = validate(raw, kind)
+            if model is None:
+                continue
+            _bucket(record, kind).append(model)
         if identity:
             seen.add(identity)
-        _bucket(record, kind).append(model)
 
     for raw in drafts:
         if raw.get("resourceType") != "MedicationRequest":
@@ -373,16 +371,28 @@ def _pending(raw: dict) -> _PendingObservation:
     return _PendingObservation(raw, frozenset(codes), status, effective_time(raw))
 
 
-def _relevant(kind: str, raw: dict, rel: Relevance, raw_medications: dict) -> bool:
-    if kind == "Observation":
-        return _observation_relevant(raw, rel)
-    if kind == "Condition":
-        return _has_code(raw.get("code"), rel.condition_codes)
-    if kind in ("MedicationRequest", "MedicationAdministration"):
-        return _medication_relevant(raw, rel, raw_medications)
-    if kind in ("Procedure", "ServiceRequest"):
-        return _has_code(raw.get("code"), rel.procedure_codes)
-    return False
+def _take_patient(record: PatientRecord, raw: dict, validate) -> None:
+    if raw.get("id") != record.patient_id:
+        record.other_patients_ignored += 1
+    elif record.patient is None:
+        record.patient = validate(raw, "Patient")
+
+
+def _coded(codes_of: str):
+    def relevant(raw: dict, rel: Relevance, _medications: dict) -> bool:
+        return _has_code(raw.get("code"), getattr(rel, codes_of), rel.bare_codes)
+    return relevant
+
+
+# Per resource type: is a raw resource one the rules could use? (checked before validation)
+_RELEVANT = {
+    "Observation": _observation_relevant,
+    "Condition": _coded("condition_codes"),
+    "MedicationRequest": _medication_relevant,
+    "MedicationAdministration": _medication_relevant,
+    "Procedure": _coded("procedure_codes"),
+    "ServiceRequest": _coded("procedure_codes"),
+}
 
 
 def _bucket(record: PatientRecord, kind: str) -> list:

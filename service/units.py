@@ -13,7 +13,16 @@ from typing import Any
 
 import pint
 
-_UREG = pint.UnitRegistry()
+def _registry() -> pint.UnitRegistry:
+    """pint's default units. Its parsed definitions are cached on disk (pint's own cache, in the user cache
+    folder), which cuts a worker's start-up by ~0.1 s; an unwritable cache folder just means no cache."""
+    try:
+        return pint.UnitRegistry(cache_folder=":auto:")
+    except OSError:
+        return pint.UnitRegistry()
+
+
+_UREG = _registry()
 _UREG.define("international_unit = [enzyme_activity] = IU")
 
 # UCUM code or common spelling (lower-cased) -> pint expression
@@ -74,14 +83,27 @@ def convert(value: float, unit: str, target: str) -> float | None:
     number = _finite(value)
     if number is None or not isinstance(unit, str) or not isinstance(target, str):
         return None  # a value that is not a finite number, or a unit that is not text, is unreadable
+    factor = _factor(unit.strip().lower(), target.strip().lower())
+    if factor is None:
+        return None
+    try:
+        converted = number * factor
+    except OverflowError:
+        return None
+    return converted if math.isfinite(converted) else None
+
+
+@lru_cache(maxsize=512)
+def _factor(unit: str, target: str) -> float | None:
+    """How many ``target`` one ``unit`` is, computed by pint once per pair (every unit here is multiplicative:
+    no offset units such as degrees Celsius are mapped)."""
     source_unit, target_unit = _unit(unit), _unit(target)
     if source_unit is None or target_unit is None or source_unit.dimensionality != target_unit.dimensionality:
         return None  # checked first: pint's DimensionalityError would keep a traceback cycle alive until GC
     try:
-        converted = float((number * source_unit).to(target_unit).magnitude / _magnitude(target_unit))
+        return float((1.0 * source_unit).to(target_unit).magnitude / _magnitude(target_unit))
     except (pint.DimensionalityError, pint.UndefinedUnitError, OverflowError):
         return None
-    return converted if math.isfinite(converted) else None
 
 
 def _magnitude(unit: Any) -> float:
