@@ -32,7 +32,7 @@ def service_app(tmpdir: str):
     with contextlib.redirect_stderr(sink):   # the log handler is created inside create_app, on sys.stderr
         app = create_app(Settings(auth_disabled=True, database_url=f"sqlite:///{tmpdir}/cds.sqlite3"))
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.StreamHandler):
+        if getattr(handler, "_cds_json", False):
             handler.setStream(sink)
     return app
 

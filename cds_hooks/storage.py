@@ -79,6 +79,14 @@ def _sqlite_wal(connection, _record) -> None:
     cursor.close()
 
 
+def _without_free_text(item: dict) -> dict:
+    reason = item.get("overrideReason")
+    if not isinstance(reason, dict) or "userComment" not in reason:
+        return item
+    kept = {k: v for k, v in reason.items() if k != "userComment"}
+    return {**item, "overrideReason": {**kept, "userCommentGiven": True}}
+
+
 class Store:
     def __init__(self, url: str, *, create: bool = True):
         kwargs: dict = {"pool_pre_ping": True, "future": True} if not url.startswith("sqlite") else {}
@@ -101,9 +109,13 @@ class Store:
     # ------------------------------------------------------------------ feedback
 
     def add_feedback(self, service_id: str, items: Iterable[dict]) -> int:
-        """Store each item once (idempotent across retries and restarts). :return: rows newly stored."""
+        """Store each item once (idempotent across retries and restarts). :return: rows newly stored.
+
+        ``overrideReason.userComment`` is free text a clinician typed and may name the patient: only the fact
+        that a comment was given is kept, never its words.
+        """
         stored = 0
-        for item in items:
+        for item in map(_without_free_text, items):
             canonical = json.dumps(item, sort_keys=True, separators=(",", ":"))
             key = hashlib.sha256(f"{service_id}\n{canonical}".encode()).hexdigest()
             row = {"item_key": key, "service_id": service_id, "card_uuid": item["card"],

@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                session: requests.Session | None = None) -> Flask:
     """Build the app. :raise KnowledgeError: a broken knowledge base stops start-up."""
     settings = settings or settings_from()
-    configure_json_logging(settings.log_level)
+    configure_json_logging(settings.log_level, production=settings.production)
     knowledge = load_knowledge(site_file=settings.site_knowledge)
     store = _store(settings)
     session = session or requests.Session()

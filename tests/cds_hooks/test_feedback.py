@@ -100,3 +100,13 @@ def test_real_app_feedback_is_idempotent_across_a_restart(make_app):
 
     assert first.status_code == 200 and first.json == {"received": 2, "stored": 2}
     assert second.status_code == 200 and second.json == {"received": 1, "stored": 0}
+
+
+def test_a_clinicians_free_text_comment_is_never_stored(toy):
+    """Should keep that a comment was given, not its words (free text may name the patient)."""
+    body = {"feedback": [{"card": "card-with-comment", "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z",
+                          "overrideReason": {"userComment": "Spoke with Jane Doe, MRN 12345"}}]}
+    assert toy.app.test_client().post("/cds-services/hello-patient/feedback", json=body).status_code == 200
+    [stored] = toy.store.feedback_for_card("card-with-comment")
+    assert stored["overrideReason"] == {"userCommentGiven": True}
+    assert "Jane" not in str(stored)

@@ -90,7 +90,7 @@ def app(make_app, tmp_path, es384):
 def log_output(app):
     """The configured JSON log handler, pointed at a buffer: exactly what production would write."""
     buffer = io.StringIO()
-    handlers = logging.getLogger().handlers
+    handlers = [h for h in logging.getLogger().handlers if getattr(h, "_cds_json", False)]
     assert handlers, "create_app configured the JSON log handler"
     previous = [handler.setStream(buffer) for handler in handlers]
     yield buffer
