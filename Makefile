@@ -6,10 +6,11 @@ PORT ?= 8080
 
 .PHONY: run test integration bench knowledge-report clean postgres-server
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every transitive dependency to the versions the tests ran with.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,postgres]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,postgres]'
 	touch $@
 
 install: $(VENV)/.installed
