@@ -193,6 +193,7 @@ class _RegimenSchema(_Strict):
 class _TextSchema(_Strict):
     text = fields.String(required=True, validate=validate.Length(min=1))
     source = fields.String(required=True)
+    fill = fields.Dict(keys=fields.String(), values=fields.String())  # {placeholder} -> policy id
 
 
 class _SourceSchema(_Strict):
@@ -321,6 +322,20 @@ def _check_source(merged: dict, source: str, where: str) -> None:
         raise KnowledgeError(f"{where}: unknown source {source!r}")
 
 
+def _filled(entry: dict, policies: dict[str, Policy], where: str) -> str:
+    """A label sentence with its ``{placeholders}`` replaced by the (site-adjusted) policy values it names, so
+    the card and the pharmacist's report read the same numbers the rules use."""
+    fill = entry.get("fill") or {}
+    missing = [policy for policy in fill.values() if policy not in policies]
+    if missing:
+        raise KnowledgeError(f"{where}: fills from unknown policies {missing}")
+    try:
+        return entry["text"].format(**{name: f"{policies[policy].value:g}" if isinstance(policies[policy].value, float)
+                                        else policies[policy].value for name, policy in fill.items()})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise KnowledgeError(f"{where}: a placeholder has no fill ({exc})") from exc
+
+
 def load_knowledge(directory: Path = HERE, site_file: str | Path | None = None) -> Knowledge:
     """:raise KnowledgeError: naming the file and entry at fault."""
     documents = [(directory / name, _read(directory / name, _FileSchema())) for name in FILES]
@@ -361,7 +376,7 @@ def load_knowledge(directory: Path = HERE, site_file: str | Path | None = None) 
     texts = {}
     for text_id, t in merged["text"].items():
         _check_source(merged, t["source"], f"text.{text_id}")
-        texts[text_id] = Text(text_id, t["text"], t["source"])
+        texts[text_id] = Text(text_id, _filled(t, policies, f"text.{text_id}"), t["source"])
     sources = {sid: SourceRef(sid, s["label"], s["confidence"], s.get("url")) for sid, s in merged["sources"].items()}
     version = merged["version"] + (f"+site.{site_version}" if site_version else "")
     return Knowledge(version, merged["product"], merged["systems"], sources, value_sets, policies, regimens, texts,

@@ -358,9 +358,7 @@ def _in_age_band(ctx: Context) -> bool | None:
 
 def _pregnancy(ctx: Context) -> SafetyFinding:
     k = ctx.knowledge
-    counselling = ctx.text("safety-counselling").format(
-        female=k.value("contraception-female-months"), male=k.value("contraception-male-months"),
-        breastfeeding=k.value("no-breastfeeding-months"))
+    counselling = ctx.text("safety-counselling")
     gender = getattr(ctx.record.patient, "gender", None)
     if gender == "male":
         return SafetyFinding("pregnancy", "ok", None, f"Male patient: no pregnancy test. {counselling}")
