@@ -21,15 +21,16 @@ def indicator(assessment: Assessment) -> Indicator:
     return Indicator.INFO if assessment.verdict is Verdict.ELIGIBLE else Indicator.WARNING
 
 
-def _summary(assessment: Assessment) -> str:
+def _summary(assessment: Assessment, knowledge: Knowledge) -> str:
     """Short, and says which criteria fail or are unknown; on patient-view it speaks of a possible candidate."""
     criteria = assessment.eligibility.criteria
+    minimum = f"{knowledge.value('minimum-age-years'):g} year"
     name_only = " (recognised by name only)" if assessment.order and assessment.order.recognised_by == "name" else ""
     subject = "Inotuzumab" if assessment.order is not None else "Possible inotuzumab candidate"
     if any(c.critical and c.status is Status.NOT_MET for c in criteria.values()):
-        return summary(f"Inotuzumab: patient under 1 year, outside the label indication{name_only}")
+        return summary(f"Inotuzumab: patient under {minimum}, outside the label indication{name_only}")
     if assessment.verdict is Verdict.ELIGIBLE:
-        return summary(f"{subject}: meets label criteria (R/R CD22+ B-cell precursor ALL, age >= 1 y){name_only}")
+        return summary(f"{subject}: meets label criteria (R/R CD22+ B-cell precursor ALL, age >= {minimum}){name_only}")
     failed = [_SHORT[n] for n in CRITERIA if criteria[n].status is Status.NOT_MET]
     if failed:
         return summary(f"Inotuzumab outside the label indication: {', '.join(failed)} not met{name_only}")
@@ -70,7 +71,7 @@ def detail(assessment: Assessment, knowledge: Knowledge, extra: list[str] | tupl
 def eligibility_card(assessment: Assessment, knowledge: Knowledge, extra: tuple[str, ...] = ()) -> Card:
     """``extra``: markdown lines other parts of the order check add to this card's detail."""
     level = indicator(assessment)
-    return Card(summary=_summary(assessment), indicator=level, source=label_source(knowledge),
+    return Card(summary=_summary(assessment, knowledge), indicator=level, source=label_source(knowledge),
                 detail=detail(assessment, knowledge, extra), links=(label_link(knowledge),),
                 override_reasons=override_reasons(knowledge) if level is not Indicator.INFO else (),
                 extension=extension(assessment))

@@ -16,7 +16,6 @@ from ..patient import PatientRecord, reference_of
 
 DONE_REQUEST_STATUSES = {"active", "completed", "on-hold"}
 DONE_ADMIN_STATUSES = {"completed", "in-progress"}
-SCHEDULE_WINDOW_DAYS = 2  # "Days 8 and 15: +/- 2 days" (label 2.1 Table 1 footnote; knowledge text dose-timing)
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,7 @@ class Course:
     cycles: tuple[tuple[Dose, ...], ...]
     response: Response
     undated: tuple[str, ...] = ()    # prior inotuzumab records with no usable date, or history not retrievable
+    cycle_span_days: int = 16        # a dose this many days or fewer after a cycle's day 1 belongs to that cycle
 
     @property
     def started(self) -> datetime | None:
@@ -52,13 +52,10 @@ class Course:
         if not self.cycles:
             return 1, True
         last = self.cycles[-1]
-        within = (now - last[0].when) <= timedelta(days=self._last_day_offset())
+        within = (now - last[0].when) <= timedelta(days=self.cycle_span_days)
         if within and len(last) < 3:
             return len(self.cycles), False
         return len(self.cycles) + 1, True
-
-    def _last_day_offset(self) -> int:
-        return 14 + SCHEDULE_WINDOW_DAYS
 
 
 def build_course(record: PatientRecord, knowledge: Knowledge) -> Course:
@@ -81,15 +78,23 @@ def build_course(record: PatientRecord, knowledge: Knowledge) -> Course:
     if "inotuzumab-history" in record.unavailable:
         undated.append("inotuzumab history (could not be retrieved from the EHR)")
     doses.sort(key=lambda d: d.when)
+    span = cycle_span_days(knowledge)
     cycles: list[list[Dose]] = []
     for dose in doses:
-        if cycles and (dose.when - cycles[-1][0].when) <= timedelta(days=14 + SCHEDULE_WINDOW_DAYS):
+        if cycles and (dose.when - cycles[-1][0].when) <= timedelta(days=span):
             cycles[-1].append(dose)
         else:
             cycles.append([dose])
     started = doses[0].when if doses else None
     return Course(tuple(doses), tuple(tuple(c) for c in cycles), _response(record, knowledge, started),
-                  tuple(undated))
+                  tuple(undated), span)
+
+
+def cycle_span_days(knowledge: Knowledge) -> int:
+    """Days from a cycle's day 1 to its last possible dose: the regimens' last dose day, plus the label's window
+    (days 8 and 15 +/- 2 days)."""
+    last_day = max(day for regimen in knowledge.regimens.values() for day, _ in regimen.doses)
+    return last_day - 1 + int(knowledge.value("dose-window-days"))
 
 
 def _response(record: PatientRecord, knowledge: Knowledge, started: datetime | None) -> Response:
