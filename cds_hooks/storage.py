@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from sqlalchemy import (Column, event, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, delete,
                         insert, select, text)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 metadata = MetaData()
 
@@ -87,6 +88,19 @@ def _without_free_text(item: dict) -> dict:
     return {**item, "overrideReason": {**kept, "userCommentGiven": True}}
 
 
+def _create_schema(engine: Engine, attempts: int = 5) -> None:
+    """Create the tables if missing. Several workers or replicas starting together on a fresh database race to
+    create them; the loser's CREATE fails ("already exists") and simply tries again, finding them there."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 class Store:
     def __init__(self, url: str, *, create: bool = True):
         kwargs: dict = {"pool_pre_ping": True, "future": True} if not url.startswith("sqlite") else {}
@@ -96,7 +110,7 @@ class Store:
         if url.startswith("sqlite") and ":memory:" not in url:
             event.listen(self.engine, "connect", _sqlite_wal)
         if create:
-            metadata.create_all(self.engine)
+            _create_schema(self.engine)
 
     def ping(self) -> bool:
         try:
