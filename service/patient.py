@@ -188,7 +188,7 @@ class PatientRecord:
             for contained in resource.contained or ():
                 if getattr(contained, "id", None) == reference[1:]:
                     return getattr(contained, "code", None)
-        medication = self.medications.get(_relative(reference))
+        medication = self.medications.get(relative_reference(reference))
         return medication.code if medication is not None else None
 
     def medication_text(self, resource: MedicationRequest | MedicationAdministration) -> str:
@@ -208,7 +208,7 @@ def newest_first(resources: list) -> list:
     return sorted(resources, key=lambda r: effective_time(r) or _UNDATED, reverse=True)
 
 
-def _relative(reference: str) -> str:
+def relative_reference(reference: str) -> str:
     parts = reference.rstrip("/").split("/")
     return "/".join(parts[-2:]) if len(parts) >= 2 else reference
 
@@ -262,7 +262,7 @@ def _medication_relevant(raw: dict, rel: Relevance, raw_medications: dict[str, d
     concept = raw.get("medicationCodeableConcept")
     if concept is None:
         reference = (raw.get("medicationReference") or {}).get("reference") or ""
-        medication = raw_medications.get(_relative(reference))
+        medication = raw_medications.get(relative_reference(reference))
         if medication is None:
             return True  # cannot tell before resolving it: keep, the rules resolve it
         concept = medication.get("code")

@@ -21,7 +21,8 @@ PATIENT = "{{context.patientId}}"
 # What a failed prefetch key means for the rules: the record says the kind of data is unavailable, so that
 # its absence is never read as "none" (e.g. no inotuzumab history must not mean cycle 1).
 UNAVAILABLE_KINDS = {"inotuzumabHistory": "inotuzumab-history", "inotuzumabAdministrations": "inotuzumab-history",
-                     "activeMedications": "active-medications"}
+                     "activeMedications": "active-medications", "diagnoses": "diagnoses",
+                     "transplants": "transplants", "plannedTransplants": "transplants"}
 
 
 def _search(resource: str, knowledge: Knowledge, value_sets: tuple[str, ...], extra: str = "",

@@ -51,10 +51,14 @@ def _rule(knowledge: Knowledge) -> str:
 
 
 def _quantity(holder, knowledge: Knowledge) -> tuple[str, str] | None:
-    read = quantity_value(getattr(holder, "valueQuantity", None))
+    quantity = getattr(holder, "valueQuantity", None)
+    read = quantity_value(quantity)
     if read is None:
         return None
     value, unit = read
+    comparator = getattr(quantity, "comparator", None)
+    if comparator:  # "<1%" bounds the value; it never shows CD22 expression
+        return UNREADABLE, f"{comparator}{value:g} {unit or ''}: a bound, not a measured percentage of blasts"
     percent = convert(value, unit, "%") if value is not None else None
     if percent is None:
         return UNREADABLE, f"{value:g} {unit or '(no unit)'}: not a percentage of blasts"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from ..fhirdates import effective_time, fmt_date
 from ..knowledge import Knowledge
 from ..orders import is_inotuzumab
-from ..patient import PatientRecord, reference_of
+from ..patient import PatientRecord, reference_of, relative_reference
 
 DONE_REQUEST_STATUSES = {"active", "completed", "on-hold"}
 DONE_ADMIN_STATUSES = {"completed", "in-progress"}
@@ -63,7 +63,8 @@ def build_course(record: PatientRecord, knowledge: Knowledge) -> Course:
     doses, undated = [], []
     candidates = [(r, DONE_REQUEST_STATUSES) for r in record.medication_requests] + \
                  [(a, DONE_ADMIN_STATUSES) for a in record.administrations]
-    administered_requests = {getattr(a.request, "reference", None) for a in record.administrations if a.request}
+    administered_requests = {relative_reference(getattr(a.request, "reference", None) or "")
+                             for a in record.administrations if a.request}
     for resource, statuses in candidates:
         reference = reference_of(resource)
         if reference in draft_refs or resource.status not in statuses or not is_inotuzumab(record, knowledge, resource):
@@ -77,7 +78,7 @@ def build_course(record: PatientRecord, knowledge: Knowledge) -> Course:
         doses.append(Dose(when, reference))
     if "inotuzumab-history" in record.unavailable:
         undated.append("inotuzumab history (could not be retrieved from the EHR)")
-    doses.sort(key=lambda d: d.when)
+    doses = _one_per_day(doses)
     span = cycle_span_days(knowledge)
     cycles: list[list[Dose]] = []
     for dose in doses:
@@ -88,6 +89,15 @@ def build_course(record: PatientRecord, knowledge: Knowledge) -> Course:
     started = doses[0].when if doses else None
     return Course(tuple(doses), tuple(tuple(c) for c in cycles), _response(record, knowledge, started),
                   tuple(undated), span)
+
+
+def _one_per_day(doses: list[Dose]) -> list[Dose]:
+    """Oldest first, one dose per calendar day: an order and its administration (or two records of one
+    infusion) must not count twice; the label never gives two doses on one day."""
+    kept: dict = {}
+    for dose in sorted(doses, key=lambda d: d.when):
+        kept.setdefault(dose.when.date(), dose)
+    return list(kept.values())
 
 
 def cycle_span_days(knowledge: Knowledge) -> int:

@@ -176,8 +176,8 @@ def _condition_events(record: PatientRecord, knowledge: Knowledge) -> list[_Even
     return events
 
 
-def _status_events(record: PatientRecord, knowledge: Knowledge, since: date) -> tuple[list[_Event], list[str]]:
-    """Disease-status observations (mCODE 97509-4) in the window; older ones are named and left out."""
+def _status_events(record: PatientRecord, knowledge: Knowledge, since: date) -> tuple[list[_Event], list[_Event]]:
+    """Disease-status observations (mCODE 97509-4) in the window, and the older ones (named, left out)."""
     progression, remission = knowledge.vs("disease-progression"), knowledge.vs("response-cr-cri")
     events, stale = [], []
     for observation in record.observations_in(knowledge.vs("disease-status"), statuses=FINAL):
@@ -187,7 +187,7 @@ def _status_events(record: PatientRecord, knowledge: Knowledge, since: date) -> 
         if kind is None:
             continue
         if moment is None or moment.date() < since:
-            stale.append(f"{reference_of(observation)} ({kind}, {fmt_date(moment)})")
+            stale.append(_Event(kind, moment.date() if moment else None, reference_of(observation), kind))
             continue
         shown = _describe_value(value, progression if kind == "progression" else remission)
         events.append(_Event(kind, moment.date(), reference_of(observation), f"disease status {shown}"))
@@ -208,12 +208,20 @@ def disease_status(record: PatientRecord, knowledge: Knowledge, course: Course) 
     events = _condition_events(record, knowledge) + observed
     relapses = [e.when for e in events if e.kind in ("relapse", "progression") and e.when]
     last_relapse = max(relapses) if relapses else None
-    notes = [f"Disease-status results older than {days} days are treated as absent: {', '.join(stale)}."
-             ] if stale else []
+    notes = [f"Disease-status results older than {days} days are treated as absent: "
+             f"{', '.join(f'{e.reference} ({e.kind}, {fmt_date(e.when)})' for e in stale)}."] if stale else []
     if course.on_course:
         notes.insert(0, knowledge.text("eligibility-on-course"))
         events = _at_course_start(events, course)
     criterion = _decide(events, course, notes, knowledge.text("eligibility-remission-not-rr"))
+    newer_remission = [e for e in stale if e.kind == "remission" and e.when and last_relapse and e.when > last_relapse]
+    if criterion.status is Status.MET and newer_remission and not course.on_course:
+        # An old relapse must not outlive a later remission just because that remission left the window.
+        later = newer_remission[0]
+        criterion = Criterion(Status.UNKNOWN, f"{criterion.detail}; but a later remission ({later.reference}, "
+                              f"{fmt_date(later.when)}) is older than the window: the current status is not known",
+                              criterion.evidence, missing="a current disease status (relapse or remission) within "
+                              "the look-back window", notes=criterion.notes)
     if criterion.status is Status.UNKNOWN:
         criterion = _with_unknown_help(criterion, record, knowledge)
     return DiseaseStatus(criterion, last_relapse)

@@ -28,6 +28,8 @@ from typing import Mapping
 POSITIVE, NEGATIVE, UNCERTAIN, NOT_REPORTED = "positive", "negative", "uncertain", "not-reported"
 _CLAUSES = re.compile(r"[;\n\r|]+|\.(?=\s|$)")
 _PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
+# A bound before a percentage ("<1%", "less than 5 %") says how little, not that CD22 is expressed.
+_BOUNDED = re.compile(r"(?:<|≤|=<|less\s+than|below|under|up\s+to|at\s+most)\s*$")
 _WORDS = re.compile(r"[a-z0-9+/%.-]+")
 _COPULA = r"(?:\s*expression)?(?:\s+(?:is|was|are|were))?"
 
@@ -122,13 +124,18 @@ def read_marker(text: str | None, marker_number: str, raw_vocabulary: Mapping[st
     return statements
 
 
-def _window_after(after: str, vocab: Vocabulary) -> str:
-    """The words that belong to this mention: up to the next marker or comma, at most six words."""
+def _segment_after(after: str, vocab: Vocabulary) -> str:
+    """The raw text that belongs to this mention: up to the next marker or comma."""
     cut = len(after)
     for finder in (vocab.other_marker.search(after), re.search(r",", after)):
         if finder:
             cut = min(cut, finder.start())
-    return " ".join(_WORDS.findall(after[:cut])[:6])
+    return after[:cut]
+
+
+def _window_after(after: str, vocab: Vocabulary) -> str:
+    """The words that belong to this mention, at most six."""
+    return " ".join(_WORDS.findall(_segment_after(after, vocab))[:6])
 
 
 def _has(words: list[str], text: str) -> str | None:
@@ -152,6 +159,10 @@ def _statement(clause: str, mention: re.Match, cytoplasmic: bool, vocab: Vocabul
         "qualified as +/-" if after.startswith("+/-") else None)
     if qualifier:
         return Statement(UNCERTAIN, None, excerpt, f"qualified as '{qualifier}'")
+    segment = _segment_after(after, vocab)
+    bound = _PERCENT.search(segment)
+    if bound and _BOUNDED.search(segment[:bound.start()]):
+        return Statement(UNCERTAIN, None, excerpt, "the percentage is only a bound (e.g. '<1%')")
     percent = _PERCENT.search(window)
     value = float(percent.group(1)) if percent else None
     polarity, reason = _polarity(before, after, vocab)

@@ -141,6 +141,9 @@ def _hepatic_order(ctx: Context, absent: list) -> LabOrder | None:
 
 def _vod(ctx: Context) -> SafetyFinding:
     conditions = ctx.record.conditions_in(ctx.knowledge.vs("vod"))
+    if not conditions and "diagnoses" in ctx.record.unavailable:
+        return SafetyFinding("vod-history", "unknown", None,
+                             "The patient's diagnoses could not be retrieved from the EHR: VOD/SOS history unknown.")
     if not conditions:
         return SafetyFinding("vod-history", "ok", None,
                              "No VOD/SOS diagnosis on record (any clinical status, including resolved, would count).")
@@ -189,6 +192,10 @@ def _hsct(ctx: Context) -> SafetyFinding:
     unconfigured = "" if ctx.knowledge.vs("hsct-procedure").codes else (
         " HSCT procedure codes are not configured at this site (value set hsct-procedure is empty): only "
         "transplant-status diagnoses were checked, and a planned HSCT cannot be seen.")
+    missing = sorted({"diagnoses", "transplants"} & ctx.record.unavailable)
+    if not found.prior and not found.planned and missing:
+        return SafetyFinding("prior-hsct", "unknown", None, f"The patient's {' and '.join(missing)} could not be "
+                             f"retrieved from the EHR: prior or planned HSCT unknown.{unconfigured}")
     if not found.prior and not found.planned:
         return SafetyFinding("prior-hsct", "ok", None, f"No HSCT on record, done or planned.{unconfigured}")
     parts = []
@@ -223,10 +230,21 @@ def _count_order(ctx: Context, readings: tuple[Reading, ...]) -> LabOrder | None
     return ctx.lab_order(f"Order {names}", orders, f"{names} before a new cycle (label Table 2)")
 
 
+def _history_unknown(ctx: Context) -> str | None:
+    """Why the cycle and day of this dose cannot be known (undated or unretrievable inotuzumab history)."""
+    if not ctx.course.undated:
+        return None
+    return f"the cycle and day of this dose are unknown ({', '.join(ctx.course.undated)})"
+
+
 def _counts(ctx: Context) -> SafetyFinding:
     anc, platelets = _count_readings(ctx)
     values = f"{anc.line()}. {platelets.line()}."
     evidence = tuple(r.reference for r in (anc, platelets) if r.usable)
+    unknown = _history_unknown(ctx)
+    if unknown:
+        return SafetyFinding("blood-counts", "unknown", None, f"Cannot apply label Table 2: {unknown}. {values}",
+                             evidence)
     if not ctx.day1:
         return SafetyFinding("blood-counts", "ok", None, f"Day 8/15 dose of cycle {ctx.cycle}: low counts are not a "
                              f"reason to hold it. {ctx.text('safety-counts-within-cycle')} {values}", evidence)
@@ -274,6 +292,10 @@ def _table_2(ctx: Context, anc: Reading, platelets: Reading, evidence: tuple) ->
 
 
 def _blasts(ctx: Context) -> SafetyFinding:
+    unknown = _history_unknown(ctx)
+    if unknown:
+        return SafetyFinding("peripheral-blasts", "unknown", None,
+                             f"Cannot tell whether this is the first dose of cycle 1: {unknown}.")
     if ctx.course.on_course or ctx.cycle != 1 or not ctx.day1:
         return SafetyFinding("peripheral-blasts", "ok", None, "Applies before the first dose of cycle 1 only; "
                              f"this dose is in cycle {ctx.cycle} of a course already started.")
