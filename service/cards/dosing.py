@@ -21,7 +21,7 @@ UCUM = "http://unitsofmeasure.org"
 HEADING = "**Dose and premedication check**"
 _FORMULA_NAMES = {"mosteller": "Mosteller", "dubois": "Du Bois", "haycock": "Haycock",
                   "gehan-george": "Gehan and George"}
-_PRIORITY = ("cycle-total-as-one-dose", "above-label", "below-label", "bsa-not-assessable", "dose-not-assessable",
+_PRIORITY = ("cycle-total-as-one-dose", "dose-too-soon", "above-label", "below-label", "bsa-not-assessable", "dose-not-assessable",
              "route-not-intravenous", "regimen-undetermined", "weight-change", "premedication-missing")
 
 
@@ -48,6 +48,9 @@ def _headline(issue: str, d: Dosing | None, p: Premedication | None) -> str:
     if issue == "cycle-total-as-one-dose":
         top = max(dose.mg_per_m2 for plan in d.plans for dose in plan.doses)
         return f"Inotuzumab {_ordered(d)} as one dose: a cycle total (single doses are at most {top:g} mg/m²)"
+    if issue == "dose-too-soon":
+        return (f"Inotuzumab {d.days_since_last_dose:.0f} days after the last dose: the label keeps doses at least "
+                f"{d.min_days_between_doses:g} days apart")
     if issue in ("above-label", "below-label"):
         words = "above" if issue == "above-label" else "below"
         return f"Inotuzumab dose {words} label: {_ordered(d)} ordered, {_expected(d)} expected"

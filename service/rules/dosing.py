@@ -109,6 +109,8 @@ class Dosing:
     route: Route
     issues: tuple[tuple[str, Severity], ...]
     order_json: dict = field(default_factory=dict, compare=False)
+    days_since_last_dose: float | None = None  # from the newest prior dose to now
+    min_days_between_doses: int | None = None
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"regimen": self.regimen, "orderCheck": self.check.to_json()}
@@ -256,9 +258,13 @@ def assess_dosing(record: PatientRecord, knowledge: Knowledge, order, course: Co
     route = route_of(order, knowledge)
     flagged = change is not None and change > knowledge.value("weight-change-percent")
     issues = _dosing_issues(check, route, bsa, flagged, regimen, plans, day)
+    since = (record.now - course.doses[-1].when).total_seconds() / 86400 if course.doses else None
+    if since is not None and since < knowledge.value("min-days-between-doses"):
+        issues = (("dose-too-soon", Severity.WARNING), *issues)
     return Dosing(reference_of(order), pediatric, height, weight, previous, change, flagged, bsa, to_record, cycle,
                   day, regimen, basis, plans, check, route, issues,
-                  json.loads(order.model_dump_json(exclude_none=True)))
+                  json.loads(order.model_dump_json(exclude_none=True)), since,
+                  knowledge.value("min-days-between-doses"))
 
 
 def _dosing_issues(check: OrderCheck, route: Route, bsa: Bsa | None, weight_flag: bool, regimen: str,

@@ -61,3 +61,17 @@ def test_an_old_relapse_does_not_outlive_a_later_remission_that_left_the_window(
     remission = observation("97509-4", when="2025-06-01",
                             valueCodeableConcept={"coding": [{"system": SNOMED, "code": "550991000124107"}]})
     assert criterion("relapsedRefractory", patient(), relapse, remission).status.value == "unknown"
+
+
+def test_a_dose_ordered_too_soon_after_the_last_one_is_a_dosing_warning(client):
+    from tests.builders import bundle, hook_request
+
+    given = medication_request(status="completed", authored="2026-11-23", mr_id="given-d1")
+    order = medication_request(dose=0.5, dose_unit="mg/m2", mr_id="ino-now")
+    prefetch = {"patient": patient("1990-01-01"), "inotuzumabHistory": bundle(given),
+                "inotuzumabAdministrations": bundle(), "activeMedications": bundle(),
+                "bodyMeasurements": bundle(observation("8302-2", value=170, unit="cm"),
+                                           observation("29463-7", value=70, unit="kg", when="2026-11-24"))}
+    cards = client.post("/cds-services/inotuzumab-order-check",
+                        json=hook_request(orders=[order], prefetch=prefetch)).json["cards"]
+    assert any("2 days after the last dose" in card["summary"] and card["indicator"] == "warning" for card in cards)
