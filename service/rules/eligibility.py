@@ -87,6 +87,14 @@ def _refs(*groups) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reference_of(c) for group in groups for c in group))
 
 
+_UNCONFIRMED = {"provisional", "differential", "unconfirmed"}
+
+
+def _unconfirmed(condition) -> bool:
+    """condition-ver-status provisional, differential or unconfirmed: a working diagnosis, not an established one."""
+    return bool({code for _, code in codings(condition.verificationStatus)} & _UNCONFIRMED)
+
+
 def diagnosis_criterion(record: PatientRecord, knowledge: Knowledge) -> Criterion:
     """B-cell precursor ALL from Condition codes (entered-in-error and refuted ones are already dropped)."""
     sets = {name: knowledge.vs(name) for name in ("b-all", "t-all", "other-leukemia", "all-lineage-unstated")}
@@ -98,6 +106,11 @@ def diagnosis_criterion(record: PatientRecord, knowledge: Knowledge) -> Criterio
         return Criterion(Status.UNKNOWN, f"records disagree on the lineage: B-ALL ({_listing(b_all, sets['b-all'])}) "
                          f"and T-ALL ({_listing(t_all, sets['t-all'])})", _refs(b_all, t_all),
                          missing="the confirmed lineage (immunophenotype)")
+    confirmed = [c for c in b_all if not _unconfirmed(c)]
+    if b_all and not confirmed:
+        return Criterion(Status.UNKNOWN, f"B-cell ALL recorded only as not yet confirmed (verification status "
+                         f"provisional, differential or unconfirmed): {_listing(b_all, sets['b-all'])}", _refs(b_all),
+                         missing="a confirmed B-cell precursor ALL diagnosis")
     if b_all:
         notes = (f"Another leukemia is also recorded ({_listing(other, sets['other-leukemia'])}): confirm the "
                  "disease being treated is B-cell precursor ALL.",) if other else ()

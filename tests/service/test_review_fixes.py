@@ -75,3 +75,10 @@ def test_a_dose_ordered_too_soon_after_the_last_one_is_a_dosing_warning(client):
     cards = client.post("/cds-services/inotuzumab-order-check",
                         json=hook_request(orders=[order], prefetch=prefetch)).json["cards"]
     assert any("2 days after the last dose" in card["summary"] and card["indicator"] == "warning" for card in cards)
+
+
+def test_a_provisional_b_all_diagnosis_does_not_meet_the_diagnosis_criterion():
+    provisional = condition("277571004", system=SNOMED, verification="provisional")
+    assert criterion("diagnosis", patient(), provisional).status.value == "unknown"
+    confirmed = condition("277571004", system=SNOMED, verification="confirmed")
+    assert criterion("diagnosis", patient(), confirmed).status.value == "met"
