@@ -108,3 +108,7 @@ def _factor(unit: str, target: str) -> float | None:
 
 def _magnitude(unit: Any) -> float:
     return float(getattr(unit, "magnitude", 1.0))
+
+
+def known(unit: str | None) -> bool:
+    return isinstance(unit, str) and _unit(unit) is not None
