@@ -17,7 +17,8 @@ import re
 import time
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager, Iterator, Mapping
 from urllib.parse import quote
 
 from .errors import FhirAccessError, PreconditionFailed
@@ -92,7 +93,7 @@ class Prefetched:
     failures: Mapping[str, str] = field(default_factory=dict)   # key -> reason, without PHI
     fetched: frozenset[str] = frozenset()                        # keys this service fetched itself
     incomplete: frozenset[str] = frozenset()                     # keys whose pages could not all be read
-    client: FhirClient | None = field(default=None, repr=False)  # for follow-up reads (e.g. medicationReference)
+    client: FhirClient | None = field(default=None, repr=False)  # set when something was fetched
 
     def __getitem__(self, key: str) -> dict | None:
         return self.values.get(key)
@@ -201,16 +202,23 @@ class PrefetchFulfiller:
     client_factory: ClientFactory          # builds a client for the request (checks the URL policy)
     deadline_s: float = 1.5
 
-    def fulfil(self, request: HookRequest, definition: ServiceDefinition, identity: Any = None) -> Prefetched:
-        """:raise PreconditionFailed: when a key in ``definition.required_prefetch`` cannot be had."""
+    def fulfil(self, request: HookRequest, definition: ServiceDefinition, identity: Any = None, *,
+               waiting: Callable[[], ContextManager[Any]] = nullcontext) -> Prefetched:
+        """:raise PreconditionFailed: when a key in ``definition.required_prefetch`` cannot be had.
+
+        ``waiting`` wraps the network fetches (the blueprint releases its CPU gate there, see gate.py).
+        """
         deadline = time.monotonic() + self.deadline_s
         values, failures, incomplete, to_fetch = _sort_supplied(request, definition)
         if request.fhir_server:
             to_fetch.update(draft_medication_reads(request))
-        client = self._client(request, deadline, identity, failures, to_fetch or incomplete)
-        if client is not None and (to_fetch or incomplete):
-            self._fetch_all(client, request, to_fetch, values, failures, incomplete, deadline)
-        else:
+        client = None
+        if to_fetch or incomplete:
+            with waiting():  # building the client resolves the host (the SSRF check): a wait too
+                client = self._client(request, deadline, identity, failures)
+                if client is not None:
+                    self._fetch_all(client, request, to_fetch, values, failures, incomplete, deadline)
+        if client is None:
             for key in [*to_fetch, *incomplete]:
                 failures.setdefault(key, failures.get("*", "no fhirServer to fetch from"))
         failures.pop("*", None)
@@ -218,14 +226,13 @@ class PrefetchFulfiller:
         return Prefetched(values=values, failures=failures, fetched=frozenset(to_fetch) - set(failures),
                           incomplete=frozenset(incomplete), client=client)
 
-    def _client(self, request, deadline, identity, failures, to_fetch) -> FhirClient | None:
+    def _client(self, request, deadline, identity, failures) -> FhirClient | None:
         if not request.fhir_server:
             return None
         try:
             return self.client_factory(request, deadline, identity)
         except FhirAccessError as exc:
-            if to_fetch:
-                failures["*"] = str(exc)
+            failures["*"] = str(exc)
             return None
 
     def _fetch_all(self, client, request, to_fetch, values, failures, incomplete, deadline) -> None:
