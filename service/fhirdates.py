@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def date_bounds(value: Any) -> tuple[date, date] | None:
@@ -47,7 +48,7 @@ def to_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+    if _FULL_DATE.match(text):
         try:
             return datetime.combine(date.fromisoformat(text), time.min, tzinfo=timezone.utc)
         except ValueError:
