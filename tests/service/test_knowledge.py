@@ -196,3 +196,13 @@ def test_python_dash_m_service_knowledge_report_runs_as_documented():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# Inotuzumab CDS knowledge base")
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://example.org/x", "https://", "https://example.org/a b"])
+def test_a_source_url_that_is_not_an_absolute_http_url_is_refused(url):
+    from marshmallow import ValidationError
+
+    from service.knowledge import _SourceSchema
+    with pytest.raises(ValidationError):
+        _SourceSchema().load({"label": "x", "url": url, "confidence": "FDA"})
+    assert _SourceSchema().load({"label": "x", "url": "https://www.fda.gov/x?y=1", "confidence": "FDA"})
