@@ -22,7 +22,7 @@ from .gate import CpuGate
 from .models import HookRequest, HookResponse
 from .prefetch import PrefetchFulfiller
 from .registry import ServiceRegistry
-from .schemas import FeedbackSchema, load_hook_request
+from .schemas import load_feedback, load_hook_request
 
 log = logging.getLogger("cds_hooks")
 
@@ -204,7 +204,7 @@ def create_blueprint(registry: ServiceRegistry, fulfiller: PrefetchFulfiller, *,
         if service_id not in registry.ids():
             raise NotFound(f"No CDS service with id {service_id!r}")
         try:
-            items = FeedbackSchema().load(body if isinstance(body, dict) else {"feedback": body})["feedback"]
+            items = load_feedback(body)
         except ValidationError as exc:
             message, paths = _validation_message(exc)
             raise BadRequest(message, expression=paths) from exc
