@@ -19,8 +19,11 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 def post_worker_init(worker):
     """Freeze the start-up heap (knowledge, models, imports) out of the garbage collector's scans and collect
     young objects less often: a multi-MB hook request allocates ~10^5 containers, and without this each one
-    triggers full collections that re-scan the whole heap (measured in bench/RESULTS.md)."""
+    triggers full collections that re-scan the whole heap. Not too seldom either: werkzeug's URL matcher leaves
+    a small reference cycle on every request, and at 50,000 these piled up for ~6,000 requests before a
+    collection, so a worker's memory crept up for that long. 20,000 measured as cheap as 50,000 on the heavy
+    request and halved the creep (bench/RESULTS.md)."""
     import gc
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(20_000, 20, 20)

@@ -44,6 +44,20 @@ def measured_run(server: Gunicorn, body: bytes, warmup_s: float, seconds: float)
     return HttpRun(result, tree_cpu_seconds(server.pid) - before)
 
 
+def interleaved(echo: Gunicorn, service: Gunicorn, body: bytes, rounds: int, seconds: float) -> dict[str, list]:
+    """``rounds`` runs of each server, alternating echo and service, so that both meet the same moments of a
+    shared, noisy machine; the figure takes the median of each server's rounds."""
+    runs: dict[str, list[HttpRun]] = {"echo": [], "service": []}
+    for _ in range(rounds):
+        runs["echo"].append(measured_run(echo, body, 0, seconds))
+        runs["service"].append(measured_run(service, body, 0, seconds))
+    return runs
+
+
+def _median_cpu(runs: list[HttpRun]) -> float:
+    return statistics.median(run.cpu_per_request for run in runs)
+
+
 def _rss(server: Gunicorn) -> dict[int, int]:
     return {pid: rss_bytes(pid) for pid in server.workers()}
 
@@ -70,38 +84,40 @@ class Memory:
                                  f"{self.first} (worst {worst * 100:+.1f}%, errors {self.errors})", ok, lines)
 
 
-def _service_light(service: Gunicorn, body: bytes, seconds: float, memory: Memory) -> HttpRun:
-    """The light run doubles as the memory run: its warm-up is the first requests, a top-up follows."""
-    warm = run_python(service.url(PATH), body, count=memory.first)
-    memory.after_first = _rss(service)
-    run = measured_run(service, body, 0, seconds)
-    rest = run_python(service.url(PATH), body, count=max(1, memory.total - memory.first - run.load.requests))
-    memory.after_total = _rss(service)
-    memory.served = warm.requests + run.load.requests + rest.requests
-    memory.errors = warm.errors + run.load.errors + rest.errors
-    return run
-
-
-def figure_2(workdir: str, bodies: dict[str, bytes], seconds: float, warmup_s: float,
+def figure_2(workdir: str, bodies: dict[str, bytes], seconds: float, warmup_s: float, rounds: int,
              memory: Memory) -> list[Figure]:
-    """Figure 2, and the memory half of figure 4 measured on the same service server."""
+    """Figure 2, and the memory half of figure 4 measured on the same service server (its light runs count
+    towards the memory total)."""
     figures: list[Figure] = []
     limits = {"light": 15.0, "heavy": 1.5}
     with Gunicorn(ECHO_APP, workdir) as echo, Gunicorn(SERVICE_APP, workdir) as service:
         workers = len(service.workers())
+        url = service.url(PATH)
         for label in ("light", "heavy"):
             body = bodies[label]
-            runs = {"echo": measured_run(echo, body, warmup_s, seconds),
-                    "service": (_service_light(service, body, seconds, memory) if label == "light"
-                                else measured_run(service, body, warmup_s, seconds))}
-            details = [runs["echo"].line(f"{label} echo"), runs["service"].line(f"{label} service"),
-                       f"gunicorn.conf.py: {workers} workers per server, concurrency 16, {seconds:g} s after "
-                       f"a warm-up ({memory.first} requests for the light service)"]
-            figures.append(Figure("2 http", f"{label} server CPU/request vs echo", runs["service"].cpu_per_request,
-                                  runs["echo"].cpu_per_request, limits[label], details))
-            errors = {name: run.load.errors for name, run in runs.items()}
+            run_python(echo.url(PATH), body, seconds=warmup_s)
+            if label == "light":  # the warm-up is the memory run's first requests, evenly spread over the workers
+                warm = run_python(url, body, count=memory.first, reconnect_every=25)
+                memory.after_first = _rss(service)
+            else:
+                run_python(url, body, seconds=warmup_s)
+            runs = interleaved(echo, service, body, rounds, seconds)
+            if label == "light":
+                served = warm.requests + sum(r.load.requests for r in runs["service"])
+                rest = run_python(url, body, count=max(1, memory.total - served), reconnect_every=25)
+                memory.after_total = _rss(service)
+                memory.served = served + rest.requests
+                memory.errors = warm.errors + rest.errors + sum(r.load.errors for r in runs["service"])
+            details = [run.line(f"{label} {name} #{i + 1}") for i in range(rounds)
+                       for name, run in (("echo", runs["echo"][i]), ("service", runs["service"][i]))]
+            details.append(f"gunicorn.conf.py: {workers} workers per server, concurrency 16, {rounds} alternating "
+                           f"rounds of {seconds:g} s per server after a warm-up; the figure compares the medians")
+            figures.append(Figure("2 http", f"{label} server CPU/request vs echo", _median_cpu(runs["service"]),
+                                  _median_cpu(runs["echo"]), limits[label], details))
+            errors = {name: sum(run.load.errors for run in server_runs) for name, server_runs in runs.items()}
+            answered = all(run.load.requests > 0 for run in runs["service"])
             figures.append(check("2 http", f"{label}: no errors (service {errors['service']}, echo {errors['echo']})",
-                                 errors["service"] == 0 and errors["echo"] == 0 and runs["service"].load.requests > 0))
+                                 errors["service"] == 0 and errors["echo"] == 0 and answered))
     return figures
 
 

@@ -57,8 +57,12 @@ class _Budget:
 
 
 def run_python(url: str, body: bytes, *, seconds: float | None = None, count: int | None = None,
-               connections: int = 16) -> LoadResult:
-    """Threads with one keep-alive http.client connection each, until ``seconds`` pass or ``count`` are sent."""
+               connections: int = 16, reconnect_every: int | None = None) -> LoadResult:
+    """Threads with one keep-alive http.client connection each, until ``seconds`` pass or ``count`` are sent.
+
+    ``reconnect_every``: open a new connection after that many requests, so that the server's workers, which
+    each accept whole connections, share the requests evenly (for per-worker readings such as memory).
+    """
     if seconds is None and count is None:
         raise ValueError("give seconds, count or both")
     host, port, path = _loopback(url)
@@ -71,6 +75,9 @@ def run_python(url: str, body: bytes, *, seconds: float | None = None, count: in
     def worker() -> None:
         conn, mine, failed = http.client.HTTPConnection(host, port, timeout=60), [], 0
         while budget.take():
+            if reconnect_every and mine and len(mine) % reconnect_every == 0:
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=60)
             started = time.perf_counter()
             try:
                 conn.request("POST", path, body, headers)

@@ -35,7 +35,8 @@ class Plan:
     heavy_runs: int = 40
     no_prefetch_runs: int = 20
     stub_delay_s: float = 0.1
-    http_seconds: float = 10
+    http_seconds: float = 4
+    http_rounds: int = 3
     http_warmup_s: float = 3
     spawns: int = 5
     memory_first: int = 1000
@@ -43,8 +44,8 @@ class Plan:
     profile_runs: tuple[int, int] = (200, 20)
 
 
-QUICK = Plan(light_runs=3, heavy_runs=2, no_prefetch_runs=2, stub_delay_s=0.01, http_seconds=1, http_warmup_s=1,
-             spawns=1, memory_first=20, memory_total=40, profile_runs=(3, 1))
+QUICK = Plan(light_runs=3, heavy_runs=2, no_prefetch_runs=2, stub_delay_s=0.01, http_seconds=1, http_rounds=1,
+             http_warmup_s=1, spawns=1, memory_first=20, memory_total=40, profile_runs=(3, 1))
 
 
 class Report:
@@ -126,7 +127,8 @@ def run(plan: Plan, *, in_process_only: bool) -> tuple[Report, list[Figure]]:
             memory = httpbench.Memory(plan.memory_first, plan.memory_total)
             report.say("\n== 2. over HTTP: gunicorn -c gunicorn.conf.py, service vs echo app, concurrency 16")
             figures += _guarded(report, "2 http", lambda: httpbench.figure_2(
-                tmp, {"light": light_raw, "heavy": heavy_raw}, plan.http_seconds, plan.http_warmup_s, memory))
+                tmp, {"light": light_raw, "heavy": heavy_raw}, plan.http_seconds, plan.http_warmup_s,
+                plan.http_rounds, memory))
             report.say("\n== 4. start-up, and memory (RSS read on the figure 2 service server)")
             figures += _guarded(report, "4 start-up", lambda: httpbench.figure_4(tmp, plan.spawns) + [memory.figure()])
     elapsed = time.perf_counter() - started

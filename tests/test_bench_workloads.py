@@ -142,6 +142,28 @@ def test_load_client_counts_every_request_and_every_error():
         run_python("http://192.0.2.1/x", b"{}", count=1)
 
 
+def test_load_client_opens_a_new_connection_every_n_requests_when_asked():
+    ports: list[int] = []
+
+    class Counting(_Answer):
+        def do_POST(self):  # noqa: N802
+            ports.append(self.client_address[1])  # one client port per connection
+            super().do_POST()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        kept = run_python(f"{base}/ok", b"{}", count=12, connections=1)
+        kept_ports, ports[:] = set(ports), []
+        spread = run_python(f"{base}/ok", b"{}", count=12, connections=1, reconnect_every=4)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (kept.requests, spread.requests, spread.errors) == (12, 12, 0)
+    assert len(kept_ports) == 1 and len(set(ports)) == 3
+
+
 def test_proc_readers_see_a_child_process_and_this_process_memory():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
     try:
