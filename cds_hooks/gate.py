@@ -4,7 +4,7 @@ A threaded worker (gunicorn ``gthread``) runs Python one thread at a time anyway
 call's decoding, record building and rules are sliced every few milliseconds and interleaved with other calls'
 multi-MB JSON decoding, which evicts the first call's data from the CPU caches and keeps more request bodies
 alive at once. Measured on the heavy benchmark request (bench/RESULTS.md), running each call's CPU-bound steps
-as one uninterrupted section cut the service's CPU per request by about 9%. No throughput is lost: the GIL
+as one uninterrupted section cut the service's CPU per request by about 10%. No throughput is lost: the GIL
 already allowed only one of those sections to run at a time.
 
 The gate is released around everything that waits: reading the request body, prefetch fetches from the FHIR
