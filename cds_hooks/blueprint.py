@@ -93,15 +93,20 @@ def _read_exactly(stream, length: int) -> bytes:
 
     PEP 3333 lets an application read ``CONTENT_LENGTH`` bytes from ``wsgi.input``. Going through werkzeug's
     size-limiting stream instead copies a multi-MB body 64 KiB at a time (measured in bench/RESULTS.md).
-    A short read (the client went away) returns what arrived, which then fails to parse as JSON.
+    :raise BadRequest: when the client goes away before sending it all (a reset, or fewer bytes than declared).
     """
     chunks, remaining = [], length
-    while remaining > 0:
-        chunk = stream.read(remaining)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
+    try:
+        while remaining > 0:
+            chunk = stream.read(remaining)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except (OSError, ValueError) as exc:
+        raise BadRequest("Request body could not be read: the client went away") from exc
+    if remaining > 0:
+        raise BadRequest(f"Request body ended {remaining} bytes short of its Content-Length")
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 

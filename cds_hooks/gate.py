@@ -8,7 +8,8 @@ as one uninterrupted section cut the service's CPU per request by about 10%. No 
 already allowed only one of those sections to run at a time.
 
 The gate is released around everything that waits: reading the request body, prefetch fetches from the FHIR
-server, audit writes and sending the response.
+server, audit writes and sending the response. Service handlers and ``applies`` checks run inside it and so must
+not do network I/O themselves (registry.py).
 """
 
 from __future__ import annotations

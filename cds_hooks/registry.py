@@ -9,6 +9,8 @@ from .errors import BadRequest, NotFound
 from .models import HookRequest, HookResponse, ServiceDefinition
 from .prefetch import Prefetched, check_template
 
+# A handler decides from the request and the prefetched data alone. It runs inside the blueprint's CPU gate
+# (gate.py), so it must not wait on the network: data it needs is declared as prefetch and fetched before it runs.
 ServiceHandler = Callable[[HookRequest, Prefetched], HookResponse]
 
 

@@ -3,9 +3,12 @@ trace, never a 500 for anything a client can send."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+from werkzeug.wrappers import Response
 
 from service.app import create_app
 from service.services import ORDER_SERVICE_ID, SCREENING_SERVICE_ID
@@ -171,3 +174,29 @@ def test_an_invalid_feedback_is_a_400_naming_the_field(client):
                                                                 "outcomeTimestamp": "2026-11-25T12:00:00Z"}]}), 400)
 
     assert "acceptedSuggestions" in issue["diagnostics"]
+
+
+class _ResetMidBody(io.RawIOBase):
+    """A request body whose client resets the connection after the first bytes."""
+
+    def __init__(self):
+        self.sent = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.sent:
+            raise ConnectionResetError("connection reset by peer")
+        self.sent = True
+        buffer[:2] = b'{"'
+        return 2
+
+
+@pytest.mark.parametrize("stream, reason", [(_ResetMidBody, "went away"), (lambda: io.BytesIO(b'{"hook":'), "short")])
+def test_a_body_cut_off_before_its_content_length_is_a_400_not_a_500(app, stream, reason):
+    environ = EnvironBuilder(path=ORDER_URL, method="POST", content_type="application/json").get_environ()
+    environ.update({"wsgi.input": stream(), "CONTENT_LENGTH": "500"})  # declared 500, fewer arrive
+    body, status, headers = run_wsgi_app(app, environ, buffered=True)
+    response = Response(b"".join(body), status=status, headers=headers)
+    assert reason in _issue(response, 400)["diagnostics"]

@@ -200,8 +200,12 @@ class _TextSchema(_Strict):
 def _http_url(value: str) -> None:
     """An absolute http(s) URL with a host. (marshmallow's ``fields.Url`` compiles a large regular expression,
     ~30 ms of every worker's start-up, to check a handful of citation links.)"""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:  # e.g. "https://[::1" (an unclosed IPv6 bracket)
+        raise ValidationError("Not a valid URL.") from exc
+    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in value):
         raise ValidationError("Not a valid URL.")
 
 

@@ -198,7 +198,8 @@ def test_python_dash_m_service_knowledge_report_runs_as_documented():
     assert result.stdout.startswith("# Inotuzumab CDS knowledge base")
 
 
-@pytest.mark.parametrize("url", ["not a url", "ftp://example.org/x", "https://", "https://example.org/a b"])
+@pytest.mark.parametrize("url", ["not a url", "ftp://example.org/x", "https://", "https://example.org/a b",
+                                 "https://[::1"])
 def test_a_source_url_that_is_not_an_absolute_http_url_is_refused(url):
     from marshmallow import ValidationError
 
