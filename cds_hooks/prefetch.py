@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 import time
 from concurrent.futures import Executor, wait
-from dataclasses import dataclass, field
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from typing import Any, Callable, ContextManager, Iterator, Mapping
 from urllib.parse import quote
 
